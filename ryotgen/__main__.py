@@ -1,0 +1,3 @@
+from ryotgen.cli import main
+
+main()
