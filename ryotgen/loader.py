@@ -20,11 +20,14 @@ from pydantic import BaseModel, ValidationError
 from ryotgen.errors import Problem, SpecError
 from ryotgen.spec import PATTERN_HINTS, Spec
 
-MAX_BYTES = 1024 * 1024
+# Room for a large organisation's spec (100x the default is about 2.3 MB, see bench/) while
+# keeping what is read into memory bounded.
+MAX_BYTES = 8 * 1024 * 1024
 # Alias expansion beyond this many nodes is a "billion laughs" bomb, not a monitoring spec.
 MAX_NODES = 200_000
 
 PathKey = tuple[str | int, ...]
+_PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 
 
 @dataclass
@@ -80,7 +83,10 @@ def load_spec(path: Path, display: str | None = None) -> tuple[Spec, SourceMap]:
 
 def parse_yaml(text: str, name: str) -> tuple[Any, SourceMap]:
     """YAML text -> plain data and its SourceMap (safe_load semantics, duplicate keys rejected)."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.YAMLError as exc:  # the reader rejects NUL and other non-printable characters
+        raise SpecError([Problem(name, 1, 1, f"unreadable YAML: {exc}")]) from None
     try:
         node = loader.get_single_node()
         if node is None:
@@ -128,6 +134,10 @@ class _Builder:
                                      f"more than {MAX_NODES} values after expanding aliases "
                                      "(an alias bomb?); write the values out")])
         self.source.values.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
+        if not isinstance(node, yaml.ScalarNode) and node.tag not in _PLAIN_TAGS:
+            mark = node.start_mark
+            raise SpecError([Problem(self.source.file, mark.line + 1, mark.column + 1,
+                                     f"unsupported YAML tag {node.tag}; plain values only")])
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
@@ -182,7 +192,8 @@ def _problem(err: Any, data: Any, source: SourceMap) -> Problem:
         return source.problem(path, f"unknown key {key!r} in {dotted(path[:-1])}{hint}", at_key=True)
     if kind == "missing":
         missing = str(err["loc"][-1])
-        return source.problem(path, f"{dotted(path)} is missing the required key {missing!r}",
+        parent = path[:-1] if path and path[-1] == missing else path
+        return source.problem(parent, f"{dotted(parent)} is missing the required key {missing!r}",
                               at_key=True)
     got = err.get("input")
     message = str(err["msg"]).removeprefix("Value error, ")
