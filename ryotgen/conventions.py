@@ -84,6 +84,11 @@ def slo_burn_alert(prefix: str, slo: str) -> str:
     return alert_name(prefix, f"{slo}_error_budget_burn")
 
 
+def receiver_name(team: str) -> str:
+    """Alertmanager receivers are named after the team they notify."""
+    return team
+
+
 def deviation_alert(prefix: str, quantity: str) -> str:
     return alert_name(prefix, f"baseline_{quantity}_deviation")
 

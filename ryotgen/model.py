@@ -152,6 +152,7 @@ class _Builder:
         self._check_dashboards(indicators)
         self._check_runbooks_and_guide(indicators, catalog)
         self._check_support(indicators, teams)
+        self._check_notifications(teams)
         if self.problems:
             raise SpecError(self.problems)
         return Model(
@@ -565,6 +566,26 @@ class _Builder:
             self._ref(("support", si, "team"), "team", entry.team, teams)
             for ii, name in enumerate(entry.indicators):
                 self._ref(("support", si, "indicators", ii), "indicator", name, indicators)
+
+    def _check_notifications(self, teams: Mapping[str, Team]) -> None:
+        """Alertmanager needs a known default team, groupable labels and a mail server for e-mail."""
+        notifications = self.spec.notifications
+        if notifications.default_team:
+            self._ref(("notifications", "default_team"), "team", notifications.default_team, teams)
+        if "group_by" in notifications.model_fields_set:
+            known = (frozenset(self.spec.labels) | self.target_labels | {
+                "alertname", conventions.TEAM_LABEL, conventions.SEVERITY_LABEL,
+                conventions.SLO_LABEL, conventions.TIER_LABEL})
+            for gi, label in enumerate(notifications.group_by):
+                if label not in known:
+                    self.error(("notifications", "group_by", gi),
+                               f"no alert carries label {label!r}; known: {', '.join(sorted(known))}")
+        if notifications.smtp is None:
+            for ti, team in enumerate(self.spec.teams):
+                if team.receiver.email_to:
+                    self.error(("teams", ti, "receiver", "email_to"),
+                               "e-mail needs a mail server: add notifications.smtp with "
+                               "`smarthost` (host:port) and `from`")
 
 
 def _selector_of(ind: Indicator) -> Selector:

@@ -560,7 +560,10 @@ class Receiver(StrictModel):
     """Where a team's notifications go. Secrets are files, never inline."""
 
     webhook_url: str | None = Field(default=None, pattern=HTTP_URL)
-    webhook_url_file: str | None = Field(default=None, pattern=FILE_PATH)
+    webhook_url_file: str | None = Field(
+        default=None, pattern=FILE_PATH,
+        description="File holding the webhook URL (Alertmanager 0.26 or later reads `url_file`).",
+    )
     slack_api_url_file: str | None = Field(default=None, pattern=FILE_PATH)
     slack_channel: str | None = Field(default=None, pattern=SLACK_CHANNEL)
     email_to: str | None = Field(default=None, pattern=EMAIL)
@@ -583,6 +586,35 @@ class Team(StrictModel):
     receiver: Receiver
     escalation: Prose = Field(description="Who to escalate to, and when.")
     repeat_interval: Duration = "4h"
+
+
+class Smtp(StrictModel):
+    """The mail server Alertmanager sends e-mail through (its global smtp_* settings)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    smarthost: HostPort
+    from_: str = Field(alias="from", pattern=EMAIL, description="Sender address.")
+    auth_username: str | None = Field(default=None, max_length=200)
+    auth_password_file: str | None = Field(default=None, pattern=FILE_PATH)
+    require_tls: bool = True
+
+
+class Notifications(StrictModel):
+    """How Alertmanager groups, repeats and delivers notifications."""
+
+    default_team: Name | None = Field(
+        default=None, description="Receives alerts that carry no team label; defaults to the first team."
+    )
+    group_by: list[LabelName] = Field(
+        default_factory=lambda: ["alertname", "slo", "model"],
+        description="One notification per distinct value set: an SLO's burn-rate tiers arrive "
+        "together, a model's alert separately from another model's.",
+    )
+    group_wait: Duration = Field(default="30s", description="Wait to batch a new group's first alerts.")
+    group_interval: Duration = Field(default="5m", description="Wait before notifying a group's changes.")
+    resolve_timeout: Duration = "5m"
+    smtp: Smtp | None = Field(default=None, description="Required when a team receives e-mail.")
 
 
 class SupportEntry(StrictModel):
@@ -660,5 +692,6 @@ class Spec(StrictModel):
     dashboards: list[Dashboard] = Field(default_factory=list)
     teams: list[Team] = Field(min_length=1)
     support: list[SupportEntry] = Field(default_factory=list)
+    notifications: Notifications = Field(default_factory=Notifications)
     retention: Retention = Field(default_factory=Retention)
     guide: Guide = Field(default_factory=Guide)

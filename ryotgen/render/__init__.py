@@ -11,9 +11,9 @@ Renderer = Callable[[Model], dict[str, str]]
 
 def renderers() -> list[Renderer]:
     """Every renderer, imported here so heavy libraries load only when a build needs them."""
-    from ryotgen.render import schema
+    from ryotgen.render import alertmanager, schema
 
-    return [schema.render]
+    return [schema.render, alertmanager.render]
 
 
 def render_all(model: Model) -> dict[str, str]:
