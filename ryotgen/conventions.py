@@ -93,6 +93,70 @@ def deviation_alert(prefix: str, quantity: str) -> str:
     return alert_name(prefix, f"baseline_{quantity}_deviation")
 
 
+# SLO series (sloth-style). All carry the `slo` label; windows are Prometheus durations.
+SLO_OBJECTIVE_RECORD = "slo:objective:ratio"
+SLO_ERROR_BUDGET_RECORD = "slo:error_budget:ratio"
+SLO_STATUS_RECORD = "slo:status:bool"
+
+
+def slo_error_ratio_record(window: str) -> str:
+    """Share of bad events over `window`: slo:sli_error:ratio_rate5m."""
+    return slo_record("sli_error", window)
+
+
+def slo_events_record(window: str) -> str:
+    """Events per second over `window` (the low-traffic guard): slo:sli_events:rate1h."""
+    return f"slo:sli_events:{window_suffix(window)}"
+
+
+def slo_burn_rate_record(window: str) -> str:
+    """Error ratio over `window` divided by the error budget: slo:burn_rate:ratio_rate1h."""
+    return slo_record("burn_rate", window)
+
+
+def slo_budget_remaining_record(window: str) -> str:
+    """1 - burn rate over the SLO window: slo:error_budget_remaining:ratio_rate30d."""
+    return slo_record("error_budget_remaining", window)
+
+
+# Windows every event SLO records (the burn-rate tiers' windows; the SLO window is added).
+SLO_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
+
+
+def target_down_alert(prefix: str) -> str:
+    return alert_name(prefix, "target_down")
+
+
+def metrics_absent_alert(prefix: str) -> str:
+    return alert_name(prefix, "metrics_absent")
+
+
+def le_value(bound: float) -> str:
+    """A bucket bound as the `le` label value prometheus_client exposes (Go float formatting).
+
+    1 -> "1.0", 0.5 -> "0.5", 1e6 -> "1e+06": selectors must match these strings exactly.
+    """
+    value = float(bound)
+    if value == float("inf"):
+        return "+Inf"
+    text = repr(value)
+    dot = text.find(".")
+    if value > 0 and dot > 6:  # Go switches to exponents sooner than Python does.
+        mantissa = f"{text[0]}.{text[1:dot]}{text[dot + 1:]}".rstrip("0.")
+        return f"{mantissa}e+{dot - 1:02d}"
+    return text
+
+
+def rule_group(service: str, group: str) -> str:
+    """Prometheus rule group names are unique per server: service-qualified."""
+    return f"{service}-{group}"
+
+
+def slo_group(slo: str) -> str:
+    """Rule group (and file) key of one SLO's rules."""
+    return "slo-" + slo.replace("_", "-")
+
+
 # Output paths (the contract in DESIGN.md).
 SCHEMA_PATH = "schema/ryot-spec.schema.json"
 PYTHON_MODULE_PATH = "python/ryot_metrics.py"

@@ -443,6 +443,7 @@ class _Builder:
                 self._ref((*path, "runbook"), "runbook", slo.runbook, runbooks)
             status = slo.status
             if self._ref((*path, "status", "indicator"), "indicator", status.indicator, indicators):
+                self._recorded((*path, "status", "indicator"), indicators[status.indicator])
                 self._threshold_on_bucket((*path, "status", "threshold"), "status threshold",
                                           status.threshold, indicators[status.indicator])
             self._check_sli(path, slo, metrics)
@@ -473,11 +474,19 @@ class _Builder:
             if alert.runbook:
                 self._ref((*path, "runbook"), "runbook", alert.runbook, runbooks)
             if self._ref((*path, "indicator"), "indicator", alert.indicator, indicators):
+                self._recorded((*path, "indicator"), indicators[alert.indicator])
                 self._threshold_on_bucket((*path, "threshold"), "threshold", alert.threshold,
                                           indicators[alert.indicator])
             if alert.guard and self._ref((*path, "guard", "indicator"), "indicator",
                                          alert.guard.indicator, indicators):
+                self._recorded((*path, "guard", "indicator"), indicators[alert.guard.indicator])
                 self._check_guard_labels(path, alert, indicators)
+
+    def _recorded(self, path: PathKey, ind: IndicatorInfo) -> None:
+        """Alerts and SLO status read recorded series, so promtool tests can feed them exactly."""
+        if ind.record is None:
+            self.error(path, f"indicator {ind.name!r} is not recorded (record: false); alerts, "
+                             "guards, SLO status and baselines read recorded series")
 
     def _check_guard_labels(self, path: PathKey, alert: Alert,
                             indicators: Mapping[str, IndicatorInfo]) -> None:
@@ -510,6 +519,7 @@ class _Builder:
             if not self._ref(path, "indicator", check_spec.indicator, indicators):
                 continue
             ind = indicators[check_spec.indicator]
+            self._recorded(path, ind)
             if baselines.profile_label not in ind.labels:
                 self.error(path, f"indicator {check_spec.indicator!r} must aggregate by "
                                  f"{baselines.profile_label!r} to compare profiles with their baselines")
