@@ -1,0 +1,167 @@
+"""Benchmark `ryotgen` against the import floor, side by side in one run. Not a test.
+
+    python bench/build.py            # full run (about a minute)
+    python bench/build.py --quick    # fewer repetitions
+
+Every measurement is a fresh subprocess (what pre-commit and CI pay), timed wall-clock, with
+its peak RSS from os.wait4. Cases run interleaved, repetition by repetition, after one untimed
+warm-up each, so drift in machine load hits every case alike; medians are reported. See
+bench/README.md for what each ratio means.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
+FLOOR_IMPORTS = "import typer, pydantic, yaml, jinja2, grafanalib, prometheus_client"
+SIZES = (("default", 1), ("10x", 10), ("100x", 100))
+COMMANDS = ("validate", "build", "check")
+
+
+@dataclass
+class Case:
+    label: str
+    argv: Callable[[int], list[str]]  # repetition -> command line
+    times: list[float] = field(default_factory=list)
+    rss_mb: list[float] = field(default_factory=list)
+    large: bool = False
+
+    def median(self) -> float:
+        return statistics.median(self.times)
+
+    def peak(self) -> float:
+        return max(self.rss_mb)
+
+
+def run(argv: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one child process; raises if it fails."""
+    with tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            err.seek(0)
+            message = err.read().decode(errors="replace")[-2000:]
+            raise SystemExit(f"{' '.join(argv)} exited {proc.returncode}:\n{message}")
+    return elapsed, usage.ru_maxrss / 1024  # ru_maxrss is in KiB on Linux
+
+
+def ryotgen_command() -> list[str]:
+    script = Path(sys.executable).parent / "ryotgen"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "ryotgen"]
+
+
+def make_cases(work: Path, sizes: tuple[tuple[str, int], ...]) -> list[Case]:
+    ryotgen = ryotgen_command()
+    cases = [
+        Case("python -c pass", lambda _: [sys.executable, "-c", "pass"]),
+        Case("import floor", lambda _: [sys.executable, "-c", FLOOR_IMPORTS]),
+        Case("ryotgen --help", lambda _: [*ryotgen, "--help"]),
+    ]
+    for label, n in sizes:
+        spec = ROOT / "specs" / "ryot.yaml"
+        if n != 1:
+            # Generated in a child: the parent stays small, and a forked child's peak RSS
+            # starts from the parent's.
+            spec = work / f"spec-{label}.yaml"
+            run([sys.executable, str(ROOT / "bench" / "large_spec.py"), "--scale", str(n),
+                 "--out", str(spec)])
+        out = work / label
+
+        def argv(command: str, spec: Path = spec, out: Path = out) -> Callable[[int], list[str]]:
+            # Each repetition builds into a fresh folder (every file written), and `check`
+            # compares with the folder its repetition built.
+            if command == "validate":
+                return lambda _: [*ryotgen, "validate", "--spec", str(spec)]
+            return lambda rep: [*ryotgen, command, "--spec", str(spec), "--out", str(out / f"r{rep}")]
+
+        cases += [Case(f"{command} {label}", argv(command), large=n != 1) for command in COMMANDS]
+    return cases
+
+
+def measure(cases: list[Case], reps: int, large_reps: int) -> None:
+    for case in cases:  # warm-up: .pyc files, page cache, and the output folders `check` reads
+        run(case.argv(0))
+    for rep in range(max(reps, large_reps)):
+        for case in cases:
+            if rep < (large_reps if case.large else reps):
+                elapsed, rss = run(case.argv(rep))
+                case.times.append(elapsed)
+                case.rss_mb.append(rss)
+        print(f"  repetition {rep + 1} done", file=sys.stderr, flush=True)
+
+
+def report(cases: list[Case]) -> int:
+    by = {c.label: c for c in cases}
+    print(f"{'case':<18} {'median ms':>10} {'min ms':>8} {'max ms':>8} {'peak MB':>8} {'runs':>5}")
+    for c in cases:
+        print(f"{c.label:<18} {c.median() * 1000:>10.0f} {min(c.times) * 1000:>8.0f} "
+              f"{max(c.times) * 1000:>8.0f} {c.peak():>8.1f} {len(c.times):>5}")
+    print()
+    checks: list[tuple[str, float, str, bool]] = []
+    floor = by["import floor"].median()
+    build = by["build default"].median()
+    checks.append(("build / import floor (default spec)", build / floor, "<= 1.3",
+                   build / floor <= 1.3))
+    validate = by["validate default"].median()
+    checks.append(("validate / build (default spec)", validate / build, "<= 0.6",
+                   validate / build <= 0.6))
+    if "build 100x" in by:
+        for command in COMMANDS:
+            ratio = by[f"{command} 100x"].median() / by[f"{command} 10x"].median()
+            checks.append((f"{command}: time(100x) / time(10x)", ratio, "<= 12", ratio <= 12))
+        peak = max(by[f"{command} 100x"].peak() for command in COMMANDS)
+        checks.append(("peak RSS of the 100x spec, MB", peak, "< 300", peak < 300))
+    print(f"{'ratio':<38} {'value':>7}  {'target':<7} result")
+    for name, value, target, ok in checks:
+        print(f"{name:<38} {value:>7.2f}  {target:<7} {'met' if ok else 'MISSED'}")
+    return sum(not ok for *_, ok in checks)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="3 repetitions, 1 of the large specs")
+    parser.add_argument("--reps", type=int, help="repetitions of the default-spec cases (default 9)")
+    parser.add_argument("--large-reps", type=int, help="repetitions of the 10x/100x cases (default 5)")
+    parser.add_argument("--no-large", action="store_true", help="skip the 10x and 100x specs")
+    args = parser.parse_args(argv)
+    reps = args.reps or (3 if args.quick else 9)
+    large_reps = args.large_reps or (1 if args.quick else 5)
+    sizes = SIZES[:1] if args.no_large else SIZES
+    print(f"python {sys.version.split()[0]} ({sys.executable}), {os.cpu_count()} CPUs, "
+          f"load average {os.getloadavg()[0]:.2f}; {reps} repetitions "
+          f"({large_reps} for 10x/100x), medians")
+    with tempfile.TemporaryDirectory(prefix="ryotgen-bench-") as tmp:
+        cases = make_cases(Path(tmp), sizes)
+        measure(cases, reps, large_reps)
+    missed = report(cases)
+    print(f"\n{'all targets met' if not missed else f'{missed} target(s) missed'}")
+    return 0
+
+
+def _ensure_project_python() -> None:
+    """`python bench/build.py` with a python that lacks ryotgen re-runs under the project venv."""
+    try:
+        import ryotgen  # noqa: F401
+    except ImportError:
+        if VENV_PYTHON.exists() and Path(sys.executable) != VENV_PYTHON:
+            os.execv(VENV_PYTHON, [str(VENV_PYTHON), *sys.argv])
+        raise SystemExit("ryotgen is not importable; run with the project's .venv/bin/python") from None
+
+
+if __name__ == "__main__":
+    _ensure_project_python()
+    sys.exit(main())
