@@ -157,6 +157,18 @@ def slo_group(slo: str) -> str:
     return "slo-" + slo.replace("_", "-")
 
 
+# Two-tier layout: the label each shard adds to what it sends, and what the global tier collects.
+SHARD_LABEL = "shard"
+INSTANCE_LABEL = "instance"
+RECORDED_SERIES_REGEX = ".+:.+:.+"  # level:metric:operation
+
+
+def partial_level(by: tuple[str, ...]) -> tuple[str, ...]:
+    """Shard recordings keep `instance` (first) besides the labels the fleet aggregation keeps,
+    so every series is complete on exactly one shard and the global tier can re-aggregate."""
+    return (INSTANCE_LABEL, *(label for label in by if label != INSTANCE_LABEL))
+
+
 # Output paths (the contract in DESIGN.md).
 SCHEMA_PATH = "schema/ryot-spec.schema.json"
 PYTHON_MODULE_PATH = "python/ryot_metrics.py"
@@ -178,3 +190,37 @@ def dashboard_path(uid: str) -> str:
 
 def runbook_path(alert: str) -> str:
     return f"docs/runbooks/{alert}.md"
+
+
+TIERS_PATH = "prometheus/tiers.json"
+GLOBAL_CONFIG_PATH = "prometheus/global.yml"
+KUBERNETES_RULE_PATH = "kubernetes/prometheusrule.yaml"
+KUBERNETES_DASHBOARDS_PATH = "kubernetes/dashboards-configmap.yaml"
+
+
+def shard_config_path(index: int) -> str:
+    return f"prometheus/shards/shard-{index}.yml"
+
+
+def shard_rules_path(file_name: str) -> str:
+    """A shard's share of a rules file keeps the file's name: ryot-scrape.rules.yml."""
+    return f"prometheus/shards/rules/{file_name}"
+
+
+def global_rules_path(file_name: str) -> str:
+    return f"prometheus/global/rules/{file_name}"
+
+
+def federate_job(service: str) -> str:
+    """The global tier's scrape job collecting the shards' recorded series."""
+    return f"{service}-federate"
+
+
+def kubernetes_monitor_path(monitor: str) -> str:
+    """kubernetes/servicemonitor.yaml or kubernetes/podmonitor.yaml."""
+    return f"kubernetes/{monitor}monitor.yaml"
+
+
+def kubernetes_name(service: str, what: str) -> str:
+    """Manifest names: ryot-rules, ryot-dashboards, ..."""
+    return f"{service}-{what}"

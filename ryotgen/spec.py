@@ -672,6 +672,104 @@ class Guide(StrictModel):
     compliance: Compliance = Field(default_factory=Compliance)
 
 
+# --- scale-out: Kubernetes and the two-tier Prometheus layout ----------------------------
+
+K8S_NAME = _pattern(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$",
+                    "expected a Kubernetes name: lower-case letters, digits and dashes, "
+                    "starting and ending with a letter or digit")
+K8S_LABEL_KEY = _pattern(r"^([a-z0-9]([a-z0-9.-]*[a-z0-9])?/)?[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?$",
+                         "expected a Kubernetes label key such as app or app.kubernetes.io/name")
+K8S_LABEL_VALUE = _pattern(r"^([A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?)?$",
+                           "expected a Kubernetes label value: letters, digits, - _ . "
+                           "(at most 63), starting and ending with a letter or digit")
+PORT_NAME = _pattern(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$",
+                     "expected a port name (IANA service name) such as metrics or http")
+
+K8sName = Annotated[str, StringConstraints(pattern=K8S_NAME, max_length=63)]
+K8sLabelKey = Annotated[str, StringConstraints(pattern=K8S_LABEL_KEY, max_length=253)]
+K8sLabelValue = Annotated[str, StringConstraints(pattern=K8S_LABEL_VALUE, max_length=63)]
+K8sLabels = dict[K8sLabelKey, K8sLabelValue]
+
+
+class Kubernetes(StrictModel):
+    """prometheus-operator resources (kubernetes/): a PrometheusRule with the generated rule
+    groups, a ServiceMonitor or PodMonitor, and a ConfigMap of dashboards for the Grafana sidecar."""
+
+    namespace: K8sName = Field(
+        description="Namespace of every generated manifest; the monitored Service or Pods live there too."
+    )
+    labels: K8sLabels = Field(
+        default_factory=dict,
+        description="Labels on every generated manifest, e.g. app.kubernetes.io/part-of.",
+    )
+    rule_selector_labels: K8sLabels = Field(
+        default_factory=dict,
+        description="Labels the Prometheus resource's `ruleSelector` matches (e.g. release: "
+        "kube-prometheus-stack); put on the PrometheusRule so the operator loads it.",
+    )
+    monitor: Literal["service", "pod"] = Field(
+        default="service",
+        description="`service`: a ServiceMonitor selecting the Service by `selector_labels`; "
+        "`pod`: a PodMonitor selecting the Pods directly (no Service needed).",
+    )
+    monitor_selector_labels: K8sLabels = Field(
+        default_factory=dict,
+        description="Labels the Prometheus resource's `serviceMonitorSelector` or "
+        "`podMonitorSelector` matches; put on the ServiceMonitor or PodMonitor.",
+    )
+    selector_labels: K8sLabels = Field(
+        min_length=1, description="Labels of the Service (monitor: service) or Pods (monitor: pod) to scrape."
+    )
+    port: str = Field(
+        pattern=PORT_NAME, max_length=15,
+        description="Name of the metrics port on the Service (monitor: service) or container (monitor: pod).",
+    )
+    target_labels: list[LabelName] = Field(
+        default_factory=list,
+        description="Service or Pod labels copied onto every scraped series (e.g. the baseline "
+        "`profile`), as the static targets' labels are outside Kubernetes.",
+    )
+    scrape_interval: Duration | None = Field(
+        default=None, description="Scrape interval of the monitor; defaults to service.scrape_interval."
+    )
+    dashboard_labels: K8sLabels = Field(
+        default_factory=lambda: {"grafana_dashboard": "1"},
+        description="Labels on the dashboards ConfigMap; the Grafana sidecar (kube-prometheus-stack) "
+        "loads ConfigMaps labelled grafana_dashboard: \"1\" by default.",
+    )
+
+
+class GlobalTier(StrictModel):
+    """The global Prometheus: fleet-wide rules and alerts over the shards' recorded series."""
+
+    mode: Literal["federation", "remote_write"] = Field(
+        default="federation",
+        description="`federation`: the global tier scrapes each shard's /federate for recorded "
+        "(level:metric:operation) series only; `remote_write`: each shard pushes them to the "
+        "global tier's /api/v1/write (needs --web.enable-remote-write-receiver there).",
+    )
+    address: HostPort = Field(description="host:port the global Prometheus listens on.")
+    interval: Duration = Field(
+        default="30s",
+        description="How often the global tier federates from the shards and evaluates its rules.",
+    )
+
+
+class ScaleOut(StrictModel):
+    """Two-tier Prometheus: N shards split the targets by hashmod and record per-instance
+    series; a global tier re-aggregates them fleet-wide and alerts. Retention comes from
+    `retention`: shards keep raw data for `raw`, the global tier keeps aggregates for `aggregates`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    shards: list[HostPort] = Field(
+        min_length=1,
+        description="host:port of each shard Prometheus, in shard order; their count N is the "
+        "hashmod modulus, and shard i keeps the targets whose address hashes to i.",
+    )
+    global_: GlobalTier = Field(alias="global", description="The global tier.")
+
+
 # --- the whole spec ----------------------------------------------------------------------
 
 
@@ -695,3 +793,9 @@ class Spec(StrictModel):
     notifications: Notifications = Field(default_factory=Notifications)
     retention: Retention = Field(default_factory=Retention)
     guide: Guide = Field(default_factory=Guide)
+    kubernetes: Kubernetes | None = Field(
+        default=None, description="Emit prometheus-operator resources under kubernetes/; off when absent."
+    )
+    scale_out: ScaleOut | None = Field(
+        default=None, description="Emit a sharded / global two-tier Prometheus layout; off when absent."
+    )
