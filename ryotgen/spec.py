@@ -84,7 +84,7 @@ class StrictModel(BaseModel):
 class ScrapeTarget(StrictModel):
     """One scrape target and the labels Prometheus attaches to its series."""
 
-    address: HostPort
+    address: HostPort = Field(description="host:port Prometheus scrapes.")
     labels: dict[LabelName, LabelValue] = Field(
         default_factory=dict,
         description="Target labels, e.g. the baseline `profile` it runs and its `environment`.",
@@ -100,15 +100,21 @@ class Service(StrictModel):
         pattern=PREFIX, description="Prefix every metric name starts with, e.g. ryot_."
     )
     job: Slug = Field(description="Prometheus scrape job name (the `job` label).")
-    metrics_path: str = Field(default="/metrics", pattern=URL_PATH)
-    scrape_interval: Duration = "15s"
-    scrape_timeout: Duration = "10s"
-    evaluation_interval: Duration = "15s"
-    targets: list[ScrapeTarget] = Field(min_length=1)
+    metrics_path: str = Field(default="/metrics", pattern=URL_PATH,
+                              description="HTTP path the instrumentation serves metrics on.")
+    scrape_interval: Duration = Field(default="15s", description="How often Prometheus scrapes the targets.")
+    scrape_timeout: Duration = Field(default="10s", description="Scrape timeout; at most scrape_interval.")
+    evaluation_interval: Duration = Field(
+        default="15s", description="How often Prometheus evaluates recording and alerting rules."
+    )
+    targets: list[ScrapeTarget] = Field(min_length=1, description="The instances to scrape.")
     alertmanagers: list[HostPort] = Field(
         default_factory=lambda: ["127.0.0.1:9093"], description="Alertmanager host:port list."
     )
-    external_labels: dict[LabelName, LabelValue] = Field(default_factory=dict)
+    external_labels: dict[LabelName, LabelValue] = Field(
+        default_factory=dict,
+        description="Labels Prometheus adds to everything it sends out (federation, alerts).",
+    )
     prometheus_url: str = Field(
         default="http://127.0.0.1:9090",
         pattern=HTTP_URL,
@@ -139,7 +145,10 @@ class LabelSet(StrictModel):
         default=None,
         description="For labels whose values come from code (e.g. route templates): why they are bounded.",
     )
-    max_values: int | None = Field(default=None, ge=1, le=10000)
+    max_values: int | None = Field(
+        default=None, ge=1, le=10000,
+        description="With `bounded_by`: the most distinct values, used for the cardinality estimate.",
+    )
 
     @model_validator(mode="after")
     def _closed_or_bounded(self) -> LabelSet:
@@ -158,15 +167,15 @@ LintRule = Literal["counter_suffix", "unit_suffix", "base_unit"]
 class Waiver(StrictModel):
     """An explicit, reasoned exception to one naming rule."""
 
-    rule: LintRule
+    rule: LintRule = Field(description="The naming rule waived.")
     reason: str = Field(min_length=10, max_length=500, description="Why the rule does not apply.")
 
 
 class Metric(StrictModel):
     """One metric the instrumentation module exports."""
 
-    name: MetricName
-    type: Literal["counter", "gauge", "histogram"]
+    name: MetricName = Field(description="Full metric name, starting with the service's metric_prefix.")
+    type: Literal["counter", "gauge", "histogram"] = Field(description="Prometheus metric type.")
     help: str = Field(min_length=1, max_length=500, description="HELP text; one line.")
     unit: str | None = Field(
         default=None,
@@ -181,7 +190,9 @@ class Metric(StrictModel):
         default="livesum",
         description="Gauges only: how worker processes combine in prometheus_client multiprocess mode.",
     )
-    waivers: list[Waiver] = Field(default_factory=list)
+    waivers: list[Waiver] = Field(
+        default_factory=list, description="Naming-lint rules this metric is exempt from."
+    )
 
     @field_validator("help")
     @classmethod
@@ -194,8 +205,12 @@ class Metric(StrictModel):
 class Cardinality(StrictModel):
     """Series budgets; the build fails when the estimate exceeds them."""
 
-    max_series_per_metric: int = Field(default=1000, ge=1)
-    max_series_total: int = Field(default=10000, ge=1)
+    max_series_per_metric: int = Field(
+        default=1000, ge=1, description="Most series one metric may create per target."
+    )
+    max_series_total: int = Field(
+        default=10000, ge=1, description="Most series all metrics together may create across all targets."
+    )
 
 
 # --- indicators --------------------------------------------------------------------------
@@ -204,18 +219,20 @@ class Cardinality(StrictModel):
 class Selector(StrictModel):
     """A metric and equality (or set) label matchers."""
 
-    metric: MetricName
+    metric: MetricName = Field(description="A metric from `metrics` (without _bucket/_sum/_count).")
     matchers: dict[LabelName, LabelValue | list[LabelValue]] = Field(
         default_factory=dict, description="label: value, or label: [values] for any of them."
     )
 
 
 class _IndicatorBase(StrictModel):
-    name: Name
+    name: Name = Field(description="Handle SLOs, alerts, panels and runbooks refer to it by.")
     title: Title = Field(description="Human title.")
-    description: str | None = None
+    description: str | None = Field(default=None, description="What it shows, for the docs.")
     unit: Literal["seconds", "ratio", "percent", "tokens_per_second", "requests_per_second",
-                  "per_second", "count", "bytes", "none"] = "none"
+                  "per_second", "count", "bytes", "none"] = Field(
+        default="none", description="Unit of the result, for docs and dashboard defaults."
+    )
     by: list[LabelName] = Field(default_factory=list, description="Labels kept by the aggregation.")
     record: bool = Field(default=True, description="Emit a recording rule for it.")
 
@@ -226,7 +243,7 @@ class RatioIndicator(_IndicatorBase):
     kind: Literal["ratio"]
     numerator: Selector
     denominator: Selector
-    window: Duration = "5m"
+    window: Duration = Field(default="5m", description="Range of the rate() window.")
 
 
 class RateIndicator(_IndicatorBase):
@@ -234,7 +251,7 @@ class RateIndicator(_IndicatorBase):
 
     kind: Literal["rate"]
     counter: Selector
-    window: Duration = "5m"
+    window: Duration = Field(default="5m", description="Range of the rate() window.")
 
 
 class QuantileIndicator(_IndicatorBase):
@@ -242,8 +259,8 @@ class QuantileIndicator(_IndicatorBase):
 
     kind: Literal["quantile"]
     histogram: Selector
-    quantile: float = Field(gt=0, lt=1)
-    window: Duration = "5m"
+    quantile: float = Field(gt=0, lt=1, description="Quantile to compute, e.g. 0.95.")
+    window: Duration = Field(default="5m", description="Range of the rate() window.")
 
 
 class MeanIndicator(_IndicatorBase):
@@ -251,7 +268,7 @@ class MeanIndicator(_IndicatorBase):
 
     kind: Literal["mean"]
     histogram: Selector
-    window: Duration = "5m"
+    window: Duration = Field(default="5m", description="Range of the rate() window.")
 
 
 class GaugeIndicator(_IndicatorBase):
@@ -259,7 +276,9 @@ class GaugeIndicator(_IndicatorBase):
 
     kind: Literal["gauge"]
     gauge: Selector
-    aggregation: Literal["avg", "sum", "max", "min"] = "avg"
+    aggregation: Literal["avg", "sum", "max", "min"] = Field(
+        default="avg", description="How series are combined."
+    )
 
 
 class TopkIndicator(_IndicatorBase):
@@ -267,14 +286,14 @@ class TopkIndicator(_IndicatorBase):
 
     kind: Literal["topk"]
     of: Name = Field(description="Indicator to rank.")
-    k: int = Field(default=5, ge=1, le=100)
+    k: int = Field(default=5, ge=1, le=100, description="How many series to keep.")
 
 
 class ExprIndicator(_IndicatorBase):
     """Escape hatch: raw PromQL. It must parse and may name only spec metrics or recorded series."""
 
     kind: Literal["expr"]
-    expr: str = Field(min_length=1, max_length=4000)
+    expr: str = Field(min_length=1, max_length=4000, description="The PromQL expression.")
 
 
 Indicator = Annotated[
@@ -296,11 +315,17 @@ class BurnRateTier(StrictModel):
     """One multi-window burn-rate alert tier (Google SRE workbook, chapter 5)."""
 
     name: Slug = Field(description="Stable tier label value, e.g. page-1h.")
-    severity: Severity
-    burn_rate: float = Field(gt=0)
-    long_window: Duration
-    short_window: Duration
-    for_: Duration = Field(default="0s", alias="for")
+    severity: Severity = Field(
+        description="Severity label of the tier's alert (critical pages, warning tickets)."
+    )
+    burn_rate: float = Field(
+        gt=0, description="Budget burn rate that fires, e.g. 14.4 (x the sustainable rate)."
+    )
+    long_window: Duration = Field(description="Window the burn rate must exceed the rate over, e.g. 1h.")
+    short_window: Duration = Field(
+        description="Second, shorter window that must agree, so the alert resets fast."
+    )
+    for_: Duration = Field(default="0s", alias="for", description="How long both windows must burn first.")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -323,8 +348,12 @@ def _default_tiers() -> list[BurnRateTier]:
 class SLOPolicy(StrictModel):
     """Defaults shared by every SLO."""
 
-    window: Duration = "30d"
-    tiers: list[BurnRateTier] = Field(default_factory=_default_tiers, min_length=1)
+    window: Duration = Field(default="30d", description="Default SLO (error budget) window.")
+    tiers: list[BurnRateTier] = Field(
+        default_factory=_default_tiers,
+        min_length=1,
+        description="Burn-rate alert tiers every SLO with an `sli` gets.",
+    )
     min_event_rate: float = Field(
         default=0.01,
         ge=0,
@@ -352,30 +381,30 @@ class LatencySLI(StrictModel):
 class StatusCheck(StrictModel):
     """The seed's simple SLO status: 1 while `indicator op threshold` holds, else 0."""
 
-    indicator: Name
-    op: Comparison
-    threshold: float
+    indicator: Name = Field(description="Indicator compared.")
+    op: Comparison = Field(description="Holds while `indicator op threshold`.")
+    threshold: float = Field(description="In the indicator's unit.")
 
 
 class SLO(StrictModel):
     """A service level objective."""
 
-    name: Name
+    name: Name = Field(description="Handle; the `slo` label of its series and alerts.")
     title: Title = Field(description="Human title.")
-    description: str | None = None
+    description: str | None = Field(default=None, description="What the objective promises.")
     objective: float | None = Field(
         default=None, gt=0, lt=100,
         description="Target in percent, e.g. 99.9; required with an `sli`.",
     )
     window: Duration | None = Field(default=None, description="Defaults to slo_policy.window.")
-    team: Name
+    team: Name = Field(description="Team that owns the SLO and its burn-rate alerts.")
     sli: EventsSLI | LatencySLI | None = Field(
         default=None,
         discriminator="kind",
         description="Event-ratio SLI for error budgets and burn-rate alerts; omit for status-only SLOs.",
     )
-    status: StatusCheck
-    runbook: Name | None = None
+    status: StatusCheck = Field(description="The seed's simple status expression (1 meeting, 0 violated).")
+    runbook: Name | None = Field(default=None, description="Runbook (from `runbooks`) its alerts link to.")
 
     @model_validator(mode="after")
     def _objective_with_sli(self) -> SLO:
@@ -392,9 +421,9 @@ class SLO(StrictModel):
 class Guard(StrictModel):
     """Extra condition an alert needs (e.g. enough traffic to judge)."""
 
-    indicator: Name
-    op: Comparison
-    threshold: float
+    indicator: Name = Field(description="Indicator compared.")
+    op: Comparison = Field(description="Holds while `indicator op threshold`.")
+    threshold: float = Field(description="In the indicator's unit.")
 
 
 class Alert(StrictModel):
@@ -404,12 +433,14 @@ class Alert(StrictModel):
 
     name: Name = Field(description="snake_case; the alert is named Ryot + CamelCase of this.")
     title: Title = Field(description="Name used in the seed's alert table.")
-    indicator: Name
-    op: Comparison
-    threshold: float
-    for_: Duration = Field(default="5m", alias="for")
-    severity: Severity
-    team: Name
+    indicator: Name = Field(description="Indicator the threshold applies to.")
+    op: Comparison = Field(description="Fires while `indicator op threshold` holds.")
+    threshold: float = Field(description="In the indicator's unit (a ratio 0.05, not 5%).")
+    for_: Duration = Field(
+        default="5m", alias="for", description="How long the condition must hold before firing."
+    )
+    severity: Severity = Field(description="critical pages; warning and info notify.")
+    team: Name = Field(description="Owning team; routes the notification.")
     summary: Line = Field(description="One line; plain text (template braces are escaped).")
     description: Prose = Field(description="What is wrong and why it matters; plain text.")
     actions: list[str] = Field(min_length=1, description="What to do, in order.")
@@ -421,8 +452,8 @@ class Check(StrictModel):
     """A query to run while diagnosing: an indicator, or raw PromQL."""
 
     title: Line = Field(description="What this shows.")
-    indicator: Name | None = None
-    expr: str | None = Field(default=None, max_length=4000)
+    indicator: Name | None = Field(default=None, description="Indicator to query.")
+    expr: str | None = Field(default=None, max_length=4000, description="Raw PromQL instead of an indicator.")
 
     @model_validator(mode="after")
     def _one_source(self) -> Check:
@@ -441,11 +472,11 @@ class Cause(StrictModel):
 class Runbook(StrictModel):
     """A common issue: checks, likely causes and solutions."""
 
-    name: Name
+    name: Name = Field(description="Handle alerts and SLOs refer to it by.")
     title: Title = Field(description="Issue title.")
-    checks: list[Check] = Field(min_length=1)
-    causes: list[Cause] = Field(min_length=1)
-    solutions: list[str] = Field(min_length=1)
+    checks: list[Check] = Field(min_length=1, description="Queries to run first.")
+    causes: list[Cause] = Field(min_length=1, description="Likely causes, most likely first.")
+    solutions: list[str] = Field(min_length=1, description="What fixes it.")
 
 
 # --- baselines ---------------------------------------------------------------------------
@@ -454,8 +485,8 @@ class Runbook(StrictModel):
 class Range(StrictModel):
     """An expected range; either end may be open."""
 
-    min: float | None = None
-    max: float | None = None
+    min: float | None = Field(default=None, description="Lower bound; omit for none.")
+    max: float | None = Field(default=None, description="Upper bound; omit for none.")
 
     @model_validator(mode="after")
     def _ordered(self) -> Range:
@@ -474,17 +505,21 @@ class BaselineProfile(StrictModel):
     ttft_seconds: Range
     latency_seconds: Range
     token_rate: Range = Field(description="Generated tokens per second.")
-    gpu_memory_bytes: Range | None = None
-    gpu_memory_note: str | None = Field(default=None, max_length=200)
-    success_ratio_min: float = Field(gt=0, le=1)
-    note: str | None = Field(default=None, max_length=500)
+    gpu_memory_bytes: Range | None = Field(default=None, description="GPU memory in use, bytes.")
+    gpu_memory_note: str | None = Field(
+        default=None, max_length=200, description="GPU memory as the docs show it."
+    )
+    success_ratio_min: float = Field(gt=0, le=1, description="Lowest expected success ratio, e.g. 0.999.")
+    note: str | None = Field(default=None, max_length=500, description="Anything else worth knowing.")
 
 
 class DeviationCheck(StrictModel):
     """Which per-profile indicator a baseline range is compared with."""
 
     indicator: Name = Field(description="Must aggregate `by` the profile label.")
-    for_: Duration = Field(default="15m", alias="for")
+    for_: Duration = Field(
+        default="15m", alias="for", description="How long a deviation lasts before it alerts."
+    )
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -492,12 +527,14 @@ class DeviationCheck(StrictModel):
 class Baselines(StrictModel):
     """Baseline profiles and the deviation alerts derived from them."""
 
-    profile_label: LabelName = "profile"
+    profile_label: LabelName = Field(
+        default="profile", description="Target label naming the profile a target runs."
+    )
     team: Name = Field(description="Team that owns deviation alerts.")
-    ttft: DeviationCheck
-    latency: DeviationCheck
-    token_rate: DeviationCheck
-    profiles: list[BaselineProfile] = Field(min_length=1)
+    ttft: DeviationCheck = Field(description="Compares TTFT with ttft_seconds.")
+    latency: DeviationCheck = Field(description="Compares latency with latency_seconds.")
+    token_rate: DeviationCheck = Field(description="Compares the token rate with token_rate.")
+    profiles: list[BaselineProfile] = Field(min_length=1, description="Expected performance per profile.")
 
 
 # --- dashboards --------------------------------------------------------------------------
@@ -506,51 +543,59 @@ class Baselines(StrictModel):
 class PanelTarget(StrictModel):
     """One query of a panel."""
 
-    indicator: Name
+    indicator: Name = Field(description="Indicator to plot (its recorded series when it has one).")
     legend: str | None = Field(default=None, max_length=120, description="Legend; {{label}} allowed.")
 
 
 class Threshold(StrictModel):
-    value: float
-    color: Literal["green", "yellow", "orange", "red", "blue", "purple"]
+    """A colour step of a panel."""
+
+    value: float = Field(description="From this value up.")
+    color: Literal["green", "yellow", "orange", "red", "blue", "purple"] = Field(
+        description="Colour of the step."
+    )
 
 
 class Panel(StrictModel):
     """A dashboard panel showing one or more indicators."""
 
     title: Title = Field(description="Panel title.")
-    description: str | None = Field(default=None, max_length=500)
-    type: Literal["timeseries", "stat", "gauge", "table", "bargauge"] = "timeseries"
-    targets: list[PanelTarget] = Field(min_length=1)
+    description: str | None = Field(default=None, max_length=500, description="Panel tooltip.")
+    type: Literal["timeseries", "stat", "gauge", "table", "bargauge"] = Field(
+        default="timeseries", description="Grafana panel type."
+    )
+    targets: list[PanelTarget] = Field(min_length=1, description="Queries, one per indicator.")
     unit: str | None = Field(
         default=None, pattern=GRAFANA_UNIT, description="Grafana unit; defaults from the indicator."
     )
-    thresholds: list[Threshold] = Field(default_factory=list)
+    thresholds: list[Threshold] = Field(default_factory=list, description="Colour steps, ascending.")
     baseline: Literal["ttft_seconds", "latency_seconds", "token_rate"] | None = Field(
         default=None, description="Draw every baseline profile's range of this quantity."
     )
-    width: int = Field(default=12, ge=1, le=24)
-    height: int = Field(default=8, ge=2, le=40)
+    width: int = Field(default=12, ge=1, le=24, description="Width in grid columns (24 per row).")
+    height: int = Field(default=8, ge=2, le=40, description="Height in grid units.")
 
 
 class Row(StrictModel):
+    """A dashboard row of panels."""
+
     title: Title = Field(description="Row title.")
-    collapsed: bool = False
-    panels: list[Panel] = Field(min_length=1)
+    collapsed: bool = Field(default=False, description="Start collapsed.")
+    panels: list[Panel] = Field(min_length=1, description="Panels, laid out left to right.")
 
 
 class Dashboard(StrictModel):
     """A Grafana dashboard."""
 
-    uid: Slug
+    uid: Slug = Field(description="Stable Grafana uid; also the file name.")
     title: Title = Field(description="Dashboard title.")
-    tags: list[Slug] = Field(default_factory=list)
-    refresh: Duration = "30s"
-    time_from: Duration = "6h"
+    tags: list[Slug] = Field(default_factory=list, description="Grafana tags.")
+    refresh: Duration = Field(default="30s", description="Auto-refresh interval.")
+    time_from: Duration = Field(default="6h", description="Default time range, back from now.")
     variables: list[LabelName] = Field(
         default_factory=list, description="Label template variables every query filters on."
     )
-    rows: list[Row] = Field(min_length=1)
+    rows: list[Row] = Field(min_length=1, description="Rows of panels, top to bottom.")
 
 
 # --- teams and routing -------------------------------------------------------------------
@@ -559,15 +604,20 @@ class Dashboard(StrictModel):
 class Receiver(StrictModel):
     """Where a team's notifications go. Secrets are files, never inline."""
 
-    webhook_url: str | None = Field(default=None, pattern=HTTP_URL)
+    webhook_url: str | None = Field(default=None, pattern=HTTP_URL, description="Webhook receiver URL.")
     webhook_url_file: str | None = Field(
         default=None, pattern=FILE_PATH,
         description="File holding the webhook URL (Alertmanager 0.26 or later reads `url_file`).",
     )
-    slack_api_url_file: str | None = Field(default=None, pattern=FILE_PATH)
-    slack_channel: str | None = Field(default=None, pattern=SLACK_CHANNEL)
-    email_to: str | None = Field(default=None, pattern=EMAIL)
-    pagerduty_routing_key_file: str | None = Field(default=None, pattern=FILE_PATH)
+    slack_api_url_file: str | None = Field(default=None, pattern=FILE_PATH,
+                                           description="File holding the Slack webhook URL.")
+    slack_channel: str | None = Field(
+        default=None, pattern=SLACK_CHANNEL, description="Slack channel to post to."
+    )
+    email_to: str | None = Field(default=None, pattern=EMAIL, description="E-mail address to notify.")
+    pagerduty_routing_key_file: str | None = Field(
+        default=None, pattern=FILE_PATH, description="File holding the PagerDuty routing key."
+    )
 
     @model_validator(mode="after")
     def _something(self) -> Receiver:
@@ -581,11 +631,11 @@ class Receiver(StrictModel):
 class Team(StrictModel):
     """A team that owns alerts."""
 
-    name: Name
+    name: Name = Field(description="Handle alerts, SLOs and the support matrix refer to it by.")
     title: Title = Field(description="Human name.")
     receiver: Receiver
     escalation: Prose = Field(description="Who to escalate to, and when.")
-    repeat_interval: Duration = "4h"
+    repeat_interval: Duration = Field(default="4h", description="How often a still-firing alert is re-sent.")
 
 
 class Smtp(StrictModel):
@@ -593,11 +643,13 @@ class Smtp(StrictModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    smarthost: HostPort
+    smarthost: HostPort = Field(description="host:port of the SMTP server.")
     from_: str = Field(alias="from", pattern=EMAIL, description="Sender address.")
-    auth_username: str | None = Field(default=None, max_length=200)
-    auth_password_file: str | None = Field(default=None, pattern=FILE_PATH)
-    require_tls: bool = True
+    auth_username: str | None = Field(default=None, max_length=200, description="SMTP login, if any.")
+    auth_password_file: str | None = Field(
+        default=None, pattern=FILE_PATH, description="File holding the SMTP password."
+    )
+    require_tls: bool = Field(default=True, description="Refuse to send without STARTTLS.")
 
 
 class Notifications(StrictModel):
@@ -613,7 +665,9 @@ class Notifications(StrictModel):
     )
     group_wait: Duration = Field(default="30s", description="Wait to batch a new group's first alerts.")
     group_interval: Duration = Field(default="5m", description="Wait before notifying a group's changes.")
-    resolve_timeout: Duration = "5m"
+    resolve_timeout: Duration = Field(
+        default="5m", description="Alertmanager marks an alert resolved when not updated for this long."
+    )
     smtp: Smtp | None = Field(default=None, description="Required when a team receives e-mail.")
 
 
@@ -622,53 +676,65 @@ class SupportEntry(StrictModel):
 
     issue: Title = Field(description="Issue.")
     metrics: Line = Field(description="Metrics to check.")
-    indicators: list[Name] = Field(min_length=1)
-    team: Name
+    indicators: list[Name] = Field(min_length=1, description="Queries to run.")
+    team: Name = Field(description="Team to escalate to.")
 
 
 # --- operations guide --------------------------------------------------------------------
 
 
 class ChecklistItem(StrictModel):
+    """One thing to check, with an optional query."""
+
     text: Line = Field(description="What to do.")
-    indicator: Name | None = None
-    expr: str | None = Field(default=None, max_length=4000)
+    indicator: Name | None = Field(default=None, description="Indicator to query.")
+    expr: str | None = Field(default=None, max_length=4000, description="Raw PromQL instead of an indicator.")
 
 
 class Checklist(StrictModel):
-    name: Name
+    """A routine checklist of the operations guide."""
+
+    name: Name = Field(description="Handle.")
     title: Title = Field(description="Title, e.g. Morning (9 AM).")
-    items: list[ChecklistItem] = Field(min_length=1)
+    items: list[ChecklistItem] = Field(min_length=1, description="Items in order.")
 
 
 class TuningScenario(StrictModel):
+    """A worked performance-tuning example."""
+
     title: Title = Field(description="Scenario title.")
     observed: Line = Field(description="What was observed.")
-    investigation: list[str] = Field(min_length=1)
-    actions: list[str] = Field(min_length=1)
+    investigation: list[str] = Field(min_length=1, description="Questions asked and their answers.")
+    actions: list[str] = Field(min_length=1, description="Changes made.")
     result: Prose = Field(description="Outcome and trade-offs.")
 
 
 class Retention(StrictModel):
     """How long data is kept (Prometheus flags and long-term aggregate rules)."""
 
-    raw: Duration = "14d"
-    aggregates: Duration = "1y"
+    raw: Duration = Field(
+        default="14d", description="Raw samples (Prometheus --storage.tsdb.retention.time)."
+    )
+    aggregates: Duration = Field(default="1y", description="Long-term aggregate series.")
     aggregate_interval: Duration = Field(
         default="5m", description="Evaluation interval of the long-term aggregate rules."
     )
 
 
 class Compliance(StrictModel):
-    access_control: list[str] = Field(default_factory=list)
-    privacy: list[str] = Field(default_factory=list)
+    """Security and compliance statements for the operations guide."""
+
+    access_control: list[str] = Field(default_factory=list, description="Who may reach what.")
+    privacy: list[str] = Field(default_factory=list, description="What the metrics do and do not contain.")
 
 
 class Guide(StrictModel):
     """Prose of the operations guide that is not derived from rules."""
 
-    checklists: list[Checklist] = Field(default_factory=list)
-    tuning_scenarios: list[TuningScenario] = Field(default_factory=list)
+    checklists: list[Checklist] = Field(default_factory=list, description="Daily and weekly routines.")
+    tuning_scenarios: list[TuningScenario] = Field(
+        default_factory=list, description="Worked tuning examples."
+    )
     compliance: Compliance = Field(default_factory=Compliance)
 
 
@@ -781,7 +847,9 @@ class Spec(StrictModel):
     labels: dict[LabelName, LabelSet] = Field(description="Closed value sets, by label name.")
     cardinality: Cardinality = Field(default_factory=Cardinality)
     metrics: list[Metric] = Field(min_length=1)
-    indicators: list[Indicator] = Field(default_factory=list)
+    indicators: list[Indicator] = Field(
+        default_factory=list, description="Named PromQL building blocks; each is one of the kinds below."
+    )
     slo_policy: SLOPolicy = Field(default_factory=SLOPolicy)
     slos: list[SLO] = Field(default_factory=list)
     alerts: list[Alert] = Field(default_factory=list)
