@@ -224,3 +224,38 @@ def kubernetes_monitor_path(monitor: str) -> str:
 def kubernetes_name(service: str, what: str) -> str:
     """Manifest names: ryot-rules, ryot-dashboards, ..."""
     return f"{service}-{what}"
+
+
+# Metrics the generated instrumentation module records itself ("roles"), keyed by the name after
+# the service prefix: (metric type, labels the call fills in). A spec metric with such a name is
+# wired to its call; a role the spec leaves out makes that call a no-op.
+INSTRUMENTATION_ROLES: dict[str, tuple[str, frozenset[str]]] = {
+    "inference_requests_total": ("counter", frozenset({"model", "status"})),
+    "inference_latency_seconds": ("histogram", frozenset({"model"})),
+    "ttft_latency_seconds": ("histogram", frozenset({"model"})),
+    "tokens_generated_total": ("counter", frozenset({"model"})),
+    "inter_token_latency_seconds": ("histogram", frozenset({"model"})),
+    "prompt_tokens_total": ("counter", frozenset({"model"})),
+    "queue_wait_seconds": ("histogram", frozenset({"model"})),
+    "active_inference_requests": ("gauge", frozenset({"model"})),
+    "inference_errors_total": ("counter", frozenset({"model", "error_type"})),
+    "batch_size_distribution": ("histogram", frozenset({"model"})),
+    "queue_depth": ("gauge", frozenset({"model"})),
+    "kv_cache_hit_ratio": ("gauge", frozenset({"model"})),
+    "kv_cache_size_bytes": ("gauge", frozenset({"model"})),
+    "model_loading_time_seconds": ("histogram", frozenset({"model", "load_type"})),
+    "model_cache_evictions_total": ("counter", frozenset({"model"})),
+    "gpu_memory_percentage": ("gauge", frozenset({"model", "gpu"})),
+    "gpu_utilization_percent": ("gauge", frozenset({"gpu"})),
+    "http_requests_total": ("counter", frozenset({"method", "route", "status_class"})),
+    "http_request_duration_seconds": ("histogram", frozenset({"route"})),
+}
+# Values the instrumentation writes into the `status` label of the requests counter.
+STATUS_SUCCESS = "success"
+STATUS_ERROR = "error"
+
+
+def instrumentation_role(prefix: str, metric: str) -> str | None:
+    """The role a spec metric plays in the generated module, if its name gives it one."""
+    role = metric.removeprefix(prefix)
+    return role if metric.startswith(prefix) and role in INSTRUMENTATION_ROLES else None

@@ -215,6 +215,7 @@ class _Builder:
             if len(set(metric.labels)) != len(metric.labels):
                 self.error((*path, "labels"), "a label is listed twice")
             self._check_buckets(path, metric)
+            self._check_role(path, metric)
             estimate = _series_estimate(metric, [s for _, s in sets])
             budget = spec.cardinality.max_series_per_metric
             if estimate > budget:
@@ -257,6 +258,29 @@ class _Builder:
             if waiver.rule not in findings:
                 self.error((*path, "waivers", wi, "rule"),
                            f"waiver {waiver.rule!r} is not needed: {name} passes that rule; remove it")
+
+    def _check_role(self, path: PathKey, metric: Metric) -> None:
+        """A metric the instrumentation module records itself must have the shape its call fills."""
+        role = conventions.instrumentation_role(self.prefix, metric.name)
+        if role is None:
+            return
+        kind, labels = conventions.INSTRUMENTATION_ROLES[role]
+        if metric.type != kind or set(metric.labels) != labels:
+            self.error((*path, "name"), f"{metric.name} is recorded by the generated instrumentation, "
+                       f"which needs a {kind} with labels {sorted(labels)}; rename the metric or "
+                       "give it that type and those labels")
+        # Values the instrumentation writes itself, and fallbacks it relies on.
+        needs: dict[str, tuple[str, ...]] = {"status": (conventions.STATUS_SUCCESS, conventions.STATUS_ERROR)}
+        for label in labels & {"error_type", "route"} if role.endswith("_total") else ():
+            if label in self.spec.labels and self.spec.labels[label].fallback is None:
+                self.error(("labels", label, "fallback"), f"label {label!r} needs a fallback (e.g. other): "
+                           f"{metric.name} records unclassified errors and unmatched routes under it")
+        for label, values in needs.items():
+            found = self.spec.labels.get(label)
+            missing = [v for v in values if found is not None and label in labels and v not in found.values]
+            if missing:
+                self.error(("labels", label, "values"), f"label {label!r} must list {', '.join(missing)}: "
+                           f"the instrumentation records them in {metric.name}")
 
     def _check_buckets(self, path: PathKey, metric: Metric) -> None:
         buckets = metric.buckets

@@ -1,0 +1,1 @@
+"""Jinja templates for generated Python source (shipped in the wheel as ryotgen.templates)."""
