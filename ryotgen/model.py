@@ -9,8 +9,9 @@ from __future__ import annotations
 import difflib
 import itertools
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from ryotgen import conventions, queries
@@ -178,11 +179,11 @@ class _Builder:
                                  f"[{seen[name]}]); names must be unique")
             seen.setdefault(name, index)
 
-    def _ref(self, path: PathKey, kind: str, name: str, known: Iterable[str]) -> bool:
+    def _ref(self, path: PathKey, kind: str, name: str, known: Collection[str]) -> bool:
         """Report a dangling reference with the closest known name; True when it resolves."""
-        names = sorted(known)
-        if name in names:
+        if name in known:
             return True
+        names = sorted(known)
         close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
         hint = f"did you mean {close[0]!r}?" if close else (
             f"known: {', '.join(names)}" if names else f"define it under `{kind}s` first")
@@ -437,7 +438,7 @@ class _Builder:
         for index, ind in enumerate(self.spec.indicators):
             if isinstance(ind, ExprIndicator) and ind.name in indicators:
                 own = indicators[ind.name].record
-                visible = {k: v for k, v in catalog.items() if k != own}
+                visible = _Hiding(catalog, own) if own else catalog
                 for problem in check(ind.expr, visible):
                     self.error(("indicators", index, "expr"), f"expr: {problem}")
 
@@ -454,7 +455,7 @@ class _Builder:
                              f"({', '.join(f'{b:g}' for b in buckets)}); add it to the buckets "
                              "so the quantile is exact at the threshold")
 
-    @property
+    @cached_property
     def metrics_by_name(self) -> dict[str, Metric]:
         return {m.name: m for m in self.spec.metrics}
 
@@ -620,6 +621,25 @@ class _Builder:
                     self.error(("teams", ti, "receiver", "email_to"),
                                "e-mail needs a mail server: add notifications.smtp with "
                                "`smarthost` (host:port) and `from`")
+
+
+class _Hiding(Mapping[str, Series]):
+    """`catalog` without one name, without copying the catalog for every expression."""
+
+    def __init__(self, catalog: Mapping[str, Series], hidden: str) -> None:
+        self.catalog = catalog
+        self.hidden = hidden
+
+    def __getitem__(self, name: str) -> Series:
+        if name == self.hidden:
+            raise KeyError(name)
+        return self.catalog[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name in self.catalog if name != self.hidden)
+
+    def __len__(self) -> int:
+        return len(self.catalog) - (self.hidden in self.catalog)
 
 
 def _selector_of(ind: Indicator) -> Selector:
