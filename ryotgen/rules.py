@@ -34,8 +34,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
-from ryotgen import conventions, promql, queries
+from ryotgen import conventions, promql, promql_check, queries
 from ryotgen.model import IndicatorInfo, Model
+from ryotgen.promql_check import Series
 from ryotgen.spec import SLO, BurnRateTier, Selector
 
 AlertKind = Literal["threshold", "slo_burn", "baseline", "target_down", "metrics_absent"]
@@ -392,7 +393,9 @@ class _Builder:
                 rules.append(AlertRule(
                     alert=name, kind="baseline", title=f"Baseline {what} deviation ({profile.title})",
                     expr=cond.expr, for_=check.for_, severity="warning", team=baselines.team,
-                    labels={conventions.SEVERITY_LABEL: "warning", conventions.TEAM_LABEL: baselines.team},
+                    # The profile label keeps the rules of one alert distinct (promtool lints that).
+                    labels={conventions.SEVERITY_LABEL: "warning", conventions.TEAM_LABEL: baselines.team,
+                            label: profile.name},
                     summary=f"{profile.title}: {what} is {side} baseline bound ({shown}).",
                     description=(f"Targets running the {profile.title} profile deviate from their "
                                  f"expected {what} range."),
@@ -442,3 +445,44 @@ def _selected_names(expr: str) -> set[str]:
     """Metric names an expression selects."""
     return {node.name for node in promql.walk(promql.parse(expr))
             if isinstance(node, promql.VectorSelector) and node.name}
+
+
+def catalog(model: Model, groups: Iterable[RuleGroup]) -> dict[str, Series]:
+    """The model's catalog plus every series these groups record (with their labels)."""
+    out = dict(model.catalog)
+    for group in groups:
+        for rule in group.recordings:
+            known = out.get(rule.record)
+            labels = _output_labels(rule, out) | frozenset(rule.labels)
+            if known is not None:
+                labels |= known.labels
+            out[rule.record] = Series(rule.record, "recorded", labels)
+    return out
+
+
+def check(model: Model, groups: Iterable[RuleGroup]) -> list[str]:
+    """Every generated expression checked against the catalog; [] when all are sound."""
+    groups = tuple(groups)
+    known = catalog(model, groups)
+    problems = []
+    for group in groups:
+        for rule in group.rules:
+            name = rule.record if isinstance(rule, Recording) else rule.alert
+            problems += [f"{group.name}: {name}: {p}" for p in promql_check.check(rule.expr, known)]
+    return problems
+
+
+def _output_labels(rule: Recording, known: Mapping[str, Series]) -> frozenset[str]:
+    """Labels a recording's result may carry: its grouping, else its inputs' labels."""
+    tree = promql.parse(rule.expr)
+    while isinstance(tree, promql.Paren):
+        tree = tree.expr
+    if isinstance(tree, promql.Aggregation) and not tree.without and tree.op not in ("topk", "bottomk"):
+        return frozenset(tree.grouping)
+    labels: set[str] = set()
+    for node in promql.walk(tree):
+        if isinstance(node, promql.Aggregation) and not node.without and node.op not in ("topk", "bottomk"):
+            return frozenset(node.grouping)
+        if isinstance(node, promql.VectorSelector) and node.name and node.name in known:
+            labels |= known[node.name].labels - {"le"}
+    return frozenset(labels)

@@ -11,9 +11,9 @@ Renderer = Callable[[Model], dict[str, str]]
 
 def renderers() -> list[Renderer]:
     """Every renderer, imported here so heavy libraries load only when a build needs them."""
-    from ryotgen.render import alertmanager, python, schema
+    from ryotgen.render import alertmanager, prometheus, python, schema
 
-    return [schema.render, alertmanager.render, python.render]
+    return [schema.render, alertmanager.render, python.render, prometheus.render]
 
 
 def render_all(model: Model) -> dict[str, str]:
