@@ -11,9 +11,9 @@ Renderer = Callable[[Model], dict[str, str]]
 
 def renderers() -> list[Renderer]:
     """Every renderer, imported here so heavy libraries load only when a build needs them."""
-    from ryotgen.render import alertmanager, prometheus, python, schema
+    from ryotgen.render import alertmanager, docs, prometheus, python, schema
 
-    return [schema.render, alertmanager.render, python.render, prometheus.render]
+    return [schema.render, alertmanager.render, python.render, prometheus.render, docs.render]
 
 
 def render_all(model: Model) -> dict[str, str]:
