@@ -567,7 +567,7 @@ def _matches(sel: Selector, labels: Mapping[str, str]) -> bool:
 def _crossing(cond: Condition) -> tuple[Decimal, Decimal]:
     """(a value past the threshold, a value just inside it)."""
     thr = cond.threshold
-    step = abs(thr) / 5 if thr else Decimal(1)
+    step = abs(thr) / 100 if thr else Decimal(1)  # close: a threshold off by 1% fails a test
     if cond.op == ">":
         return thr + step, thr
     if cond.op == ">=":
