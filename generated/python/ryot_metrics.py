@@ -797,8 +797,5 @@ class NvmlCollector(Collector):
                 utilisation.add_metric((gpu,), float(nvml.nvmlDeviceGetUtilizationRates(handle).gpu))
             except Exception:  # NVMLError: a lost or busy device skips this scrape
                 continue
-        families: list[Metric] = [
-            memory,
-            utilisation,
-        ]
+        families: list[Metric] = [memory, utilisation]
         return [family for family in families if family.samples]

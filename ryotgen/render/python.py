@@ -98,12 +98,14 @@ def _fallback(model: Model, label: str) -> str:
 def context(model: Model) -> dict[str, object]:
     """Everything the template needs, computed from the model."""
     metrics = [_metric(model, info) for info in model.metrics.values()]
+    gpu = {m.role: m for m in metrics if m.role in NVML_ROLES}
     return {
         "header": model.header,
         "title": model.spec.service.title,
         "metrics_path": model.spec.service.metrics_path,
         "metrics": [m for m in metrics if m.role not in NVML_ROLES],
-        "nvml": {m.role: m for m in metrics if m.role in NVML_ROLES},
+        "gpu_memory": gpu.get("gpu_memory_percentage"),
+        "gpu_util": gpu.get("gpu_utilization_percent"),
         "labels": [
             LabelView(name, tuple(s.values), s.fallback, s.max_values if not s.values else None)
             for name, s in model.spec.labels.items()
