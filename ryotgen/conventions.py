@@ -188,6 +188,27 @@ def dashboard_path(uid: str) -> str:
     return f"grafana/dashboards/{uid}.json"
 
 
+# Grafana: the provisioned Prometheus datasource and the variable every panel selects it by.
+GRAFANA_DATASOURCE_VARIABLE = "datasource"
+
+
+def grafana_datasource_uid(service: str) -> str:
+    return f"{service}-prometheus"
+
+
+def grafana_datasource_path(service: str) -> str:
+    return f"grafana/provisioning/datasources/{service}.yml"
+
+
+def grafana_provider_path(service: str) -> str:
+    return f"grafana/provisioning/dashboards/{service}.yml"
+
+
+def grafana_dashboards_mount(service: str) -> str:
+    """Where Grafana's file provider expects generated/grafana/dashboards to be mounted."""
+    return f"/var/lib/grafana/dashboards/{service}"
+
+
 def runbook_path(alert: str) -> str:
     return f"docs/runbooks/{alert}.md"
 

@@ -156,7 +156,7 @@ class _Builder:
         self._check_notifications(teams)
         if self.problems:
             raise SpecError(self.problems)
-        return Model(
+        model = Model(
             spec=spec,
             source=self.display,
             metrics=metrics,
@@ -166,6 +166,14 @@ class _Builder:
             catalog=catalog,
             target_labels=self.target_labels,
         )
+        # Dashboards are checked as Grafana will load them, which needs the valid model.
+        from ryotgen.dashboard_check import spec_problems
+
+        for path, message in spec_problems(model):
+            self.error(path, message)
+        if self.problems:
+            raise SpecError(self.problems)
+        return model
 
     # --- helpers ---------------------------------------------------------------------------
 

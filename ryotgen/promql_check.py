@@ -33,7 +33,7 @@ from ryotgen.promql import (
     walk,
 )
 
-__all__ = ["Series", "SeriesKind", "check"]
+__all__ = ["Series", "SeriesKind", "check", "result_labels"]
 
 SeriesKind = Literal["counter", "gauge", "histogram_bucket", "histogram_sum", "histogram_count", "recorded"]
 
@@ -73,6 +73,14 @@ def check(expr: str | Expr, catalog: Mapping[str, Series]) -> list[str]:
     else:
         tree = expr
     return _Checker(catalog).run(tree)
+
+
+def result_labels(expr: str | Expr, catalog: Mapping[str, Series]) -> frozenset[str] | None:
+    """Labels the result of ``expr`` may carry given ``catalog``; None when that is unknown.
+
+    Lets consumers add a recording rule to a catalog with the labels its series really keep.
+    """
+    return _Checker(catalog).labels_of(parse(expr) if isinstance(expr, str) else expr)
 
 
 def _describe_agg(agg: Aggregation) -> str:

@@ -596,6 +596,11 @@ class Dashboard(StrictModel):
         default_factory=list, description="Label template variables every query filters on."
     )
     rows: list[Row] = Field(min_length=1, description="Rows of panels, top to bottom.")
+    slo_row: bool = Field(
+        default=True,
+        description="Add the generated SLO row (status, error budget left, burn rate of every "
+        "SLO) after the first row.",
+    )
 
 
 # --- teams and routing -------------------------------------------------------------------
