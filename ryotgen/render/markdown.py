@@ -30,7 +30,12 @@ def one_line(text: str) -> str:
 def inline(text: str) -> str:
     """Plain text for a paragraph, list item or table cell: no markup, no line breaks."""
     flat = _INLINE.sub(r"\\\1", one_line(text)).replace("&", "&amp;")
-    return "\\" + flat if _BLOCK_START.match(flat) else flat
+    start = _BLOCK_START.match(flat)
+    if start is None:
+        return flat
+    # A backslash escapes punctuation only: `1.` becomes `1\.`, `#` becomes `\#`.
+    end = start.end()
+    return f"{flat[:end - 1]}\\{flat[end - 1:]}"
 
 
 def markup(text: str) -> str:
