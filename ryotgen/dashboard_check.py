@@ -222,7 +222,7 @@ def rules_catalog(model: Model) -> dict[str, Series]:
 
 def spec_problems(model: Model) -> list[tuple[PathKey, str]]:
     """Findings on every spec dashboard, at the spec path of the panel or query behind them."""
-    from ryotgen.render import grafana
+    from ryotgen import dashboards
 
     out: list[tuple[PathKey, str]] = []
     for di, dash in enumerate(model.spec.dashboards):
@@ -235,8 +235,8 @@ def spec_problems(model: Model) -> list[tuple[PathKey, str]]:
         return out
     catalog = rules_catalog(model)
     for di, dash in enumerate(model.spec.dashboards):
-        built = grafana.build(model, di)
-        for finding in check_dashboard(built.data, catalog):
+        built = dashboards.plan(model, di)
+        for finding in check_dashboard(dashboards.skeleton(built), catalog):
             panel_id = finding.panel if finding.panel is not None else -1
             path = (built.origins.get((panel_id, finding.ref))
                     or built.origins.get((panel_id, None))

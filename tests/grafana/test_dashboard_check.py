@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from ryotgen import dashboard_check, pipeline
+from ryotgen import dashboard_check, dashboards, pipeline
 from ryotgen.cli import app
 from ryotgen.promql_check import Series
 from ryotgen.render import grafana
@@ -181,3 +181,21 @@ def test_a_spec_whose_dashboard_breaks_the_validator_fails_with_its_line(
 def test_dashboard_json_survives_a_round_trip(good: tuple[Dashboard, dict[str, Series]]) -> None:
     dashboard, _ = good
     assert json.loads(json.dumps(dashboard)) == dashboard
+
+
+def _within(part: Any, whole: Any) -> bool:
+    """Every key of `part` is in `whole` with the same value (lists element by element)."""
+    if isinstance(part, dict):
+        return isinstance(whole, dict) and all(k in whole and _within(v, whole[k]) for k, v in part.items())
+    if isinstance(part, list):
+        return isinstance(whole, list) and len(part) == len(whole) and all(map(_within, part, whole))
+    return bool(part == whole)
+
+
+@pytest.mark.parametrize("spec", [DEFAULT_SPEC, MINIMAL_SPEC], ids=["default spec", "minimal spec"])
+def test_validation_sees_what_the_renderer_writes(spec: Path) -> None:
+    # Validation checks the plan's skeleton (no grafanalib); it must be the written JSON's subset.
+    model = pipeline.load_model(spec, GENERATED)
+    for index in range(len(model.spec.dashboards)):
+        skeleton = dashboards.skeleton(dashboards.plan(model, index))
+        assert _within(skeleton, grafana.build(model, index).data)

@@ -363,3 +363,18 @@ def test_hostile_titles_and_descriptions_stay_inert_json(tmp_path: Path) -> None
     first = built["panels"][1]
     assert built["title"] == built["panels"][0]["title"] == first["title"] == HOSTILE
     assert first["description"] == HOSTILE and first["targets"][0]["legendFormat"] == HOSTILE
+
+
+def test_a_collapsed_row_holds_its_panels_and_takes_one_line(tmp_path: Path) -> None:
+    def edit(data: dict[str, Any]) -> None:
+        rows = data["dashboards"][0]["rows"]
+        rows[0]["collapsed"] = True
+        rows.append({"title": "After", "panels": [{"title": "Later", "targets": [{"indicator": "request_rate"}]}]})
+
+    built = json.loads(render(spec_variant(tmp_path, MINIMAL_SPEC, edit), tmp_path / "out")[
+        "grafana/dashboards/acme-llm.json"])
+    collapsed, slo_row = built["panels"][0], built["panels"][1]
+    assert collapsed["collapsed"] and [p["title"] for p in collapsed["panels"]] == \
+        ["Requests per second", "P90 duration"]
+    assert [p["gridPos"]["y"] for p in collapsed["panels"]] == [1, 1]
+    assert (slo_row["title"], slo_row["gridPos"]["y"]) == ("Service level objectives", 1)
