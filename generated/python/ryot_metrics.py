@@ -645,13 +645,13 @@ class InferenceMetricsContext:
         if self._batch is not None:
             children.batch.observe(self._batch)
         error = self._error
-        if error is None and exc is not None:
-            error = classify(exc)
         if error is None:
-            children.success.inc()
-        else:
-            children.failure.inc()
-            children.error(error).inc()
+            if exc is None:
+                children.success.inc()
+                return
+            error = classify(exc)
+        children.failure.inc()
+        children.error(error).inc()
 
     async def __aenter__(self) -> "InferenceMetricsContext":
         return self.__enter__()
