@@ -5,6 +5,7 @@ Exit codes: 0 ok, 1 drift or a failed check, 2 invalid spec or usage.
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 from pathlib import Path
@@ -107,4 +108,8 @@ def schema() -> None:
 
 
 def main() -> None:
+    # One short process: cyclic GC passes over the growing spec, model and artifacts cost more
+    # than the few cycles they free (a 100x spec validates 2x faster); cycles are still
+    # collected, just less often.
+    gc.set_threshold(100_000, 50, 100)
     app()

@@ -13,6 +13,7 @@ Public API: ``parse``, ``walk``, ``type_of``, ``parse_duration``, ``format_durat
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import re
 import warnings
@@ -1420,6 +1421,13 @@ def _normalize(expr: Expr) -> Expr:
 
 def parse(text: str) -> Expr:
     """Parse and type-check a PromQL expression; raises PromQLError."""
+    return _parse(text)
+
+
+# Trees are immutable and renderers, checkers and sharding parse the same rule expressions
+# again and again (a build parses each about four times), so each text is parsed once.
+@functools.cache
+def _parse(text: str) -> Expr:
     try:
         expr = _Parser(text).parse()
         _check(expr)
