@@ -624,10 +624,10 @@ class InferenceMetricsContext:
 
     def __init__(self, model: str, *, batch_size: int | None = None,
                  metrics: RyotMetrics | None = None) -> None:
-        self._children = (metrics or default_metrics()).model(model)
+        owner = metrics or default_metrics()
+        self._children = owner._models.get(model) or owner.model(model)  # the lookup, inlined: hot path
         self._batch = batch_size
         self._error: str | None = None
-        self._start = 0.0
         self._started = 0.0
         self._first_token = 0.0
         self._last_tokens = 0.0
