@@ -107,6 +107,47 @@ def schema() -> None:
     typer.echo(json.dumps(spec_schema(), indent=2, sort_keys=True))
 
 
+@app.command()
+def demo(
+    spec: SpecOption = DEFAULT_SPEC,
+    duration: Annotated[float, typer.Option(help="Seconds to run; 0 runs until Ctrl-C.")] = 0,
+    faults: Annotated[bool, typer.Option("--faults", help="Inject errors and slow tokens after --warmup.")]
+    = False,
+    warmup: Annotated[float, typer.Option(help="Healthy seconds before faults start.")] = 15,
+    rate: Annotated[float, typer.Option(
+        help="Requests per second to each demo target; 0: what its baseline throughput needs.")] = 0,
+    interval: Annotated[str, typer.Option(help="Scrape and rule evaluation interval.")] = "5s",
+    max_for: Annotated[str, typer.Option(
+        help="Cap every alert's `for` so alerts fire within a minute; 0 keeps the spec's.")] = "15s",
+    speed: Annotated[float, typer.Option(help="Demo services divide every simulated delay by this.")] = 1,
+) -> None:
+    """Run the chain locally: demo services, Prometheus and Alertmanager on free 127.0.0.1 ports,
+    steady load (optionally faults) and a live view; Ctrl-C or --duration stops everything."""
+    from ryotgen import demo as demo_run
+    from ryotgen import pipeline, stack
+
+    missing = demo_run.missing_python_packages()
+    if missing:
+        typer.echo(f"the demo service needs {' and '.join(missing)}: pip install -e '.[test]'", err=True)
+        raise typer.Exit(2)
+    try:
+        model = pipeline.load_model(spec)
+        stack.find_binaries()
+    except SpecError as error:
+        raise _fail_spec(error) from None
+    except stack.StackError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(2) from None
+    options = demo_run.DemoOptions(
+        duration=duration or None, faults=faults, warmup=warmup, rate=rate or None, interval=interval,
+        max_for=None if max_for in ("", "0", "0s") else max_for, speed=speed)
+    try:
+        demo_run.run(model, str(spec), options)
+    except stack.StackError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from None
+
+
 def main() -> None:
     # One short process: cyclic GC passes over the growing spec, model and artifacts cost more
     # than the few cycles they free (a 100x spec validates 2x faster); cycles are still
