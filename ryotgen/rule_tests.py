@@ -23,7 +23,15 @@ from typing import Any
 
 from ryotgen import conventions, promql, queries
 from ryotgen.model import IndicatorInfo, Model
-from ryotgen.rules import AlertRule, Condition, Recording, RuleGroup, error_budget, exact
+from ryotgen.rules import (
+    AlertRule,
+    Condition,
+    Recording,
+    RuleGroup,
+    error_budget,
+    exact,
+    slo_windows,
+)
 from ryotgen.spec import (
     SLO,
     GaugeIndicator,
@@ -239,6 +247,8 @@ class _Tests:
         if synth is None:
             return None
         series, window, compute = synth
+        if 0 < window < STEP:
+            return None  # a rate needs two samples in its window; STEP-spaced input has one
         t = max(window, 10 * STEP) + 5 * STEP
         value, labels = compute(t)
         return {
@@ -452,6 +462,9 @@ class _Tests:
         out = [self.status_test(slo, True), self.status_test(slo, False)]
         if slo.sli is None:
             return out
+        shortest = promql.parse_duration(slo_windows(self.model, slo)[0])
+        if shortest < STEP:
+            return out  # windows shorter than the input step hold one sample: no rate to predict
         budget = error_budget(slo)
         out.append(self.slo_values_test(slo, group, budget))
         tiers = sorted(self.model.spec.slo_policy.tiers, key=lambda tr: tr.burn_rate)
