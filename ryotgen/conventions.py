@@ -224,12 +224,13 @@ def shard_config_path(index: int) -> str:
 
 
 def shard_rules_path(file_name: str) -> str:
-    """A shard's share of a rules file keeps the file's name: ryot-scrape.rules.yml."""
-    return f"prometheus/shards/rules/{file_name}"
+    """A shard's share of a rules file keeps the file's name; the folder sits beside
+    prometheus/rules so relative runbook links in annotations still resolve."""
+    return f"prometheus/shard-rules/{file_name}"
 
 
 def global_rules_path(file_name: str) -> str:
-    return f"prometheus/global/rules/{file_name}"
+    return f"prometheus/global-rules/{file_name}"
 
 
 def federate_job(service: str) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from ryotgen import conventions, queries
+from ryotgen import conventions, queries, sharding
 from ryotgen.errors import Problem, SpecError
 from ryotgen.loader import PathKey, SourceMap
 from ryotgen.promql_check import Series, check
@@ -154,6 +154,11 @@ class _Builder:
         self._check_runbooks_and_guide(indicators, catalog)
         self._check_support(indicators, teams)
         self._check_notifications(teams)
+        if spec.scale_out is not None:
+            # Raw expressions must split into shard recordings and fleet-wide rules.
+            for index, ind in enumerate(spec.indicators):
+                if isinstance(ind, ExprIndicator) and (why := sharding.check(ind.expr)):
+                    self.error(("indicators", index, "expr"), f"with scale_out: {why}")
         if self.problems:
             raise SpecError(self.problems)
         model = Model(

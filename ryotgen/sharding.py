@@ -250,9 +250,10 @@ def split_groups(groups: list[dict[str, Any]], partials_group: str) -> tuple[
         for rule in group["rules"]:
             placement = splitter.place(rule["expr"])
             tiers[placement.tier].append({**rule, "expr": placement.expr})
-        for tier, out in (("shard", shard), ("global", fleet)):
-            if tiers[tier]:
-                out.append({**group, "rules": tiers[tier]})
+        if tiers["shard"]:
+            shard.append({**group, "rules": tiers["shard"]})
+        if tiers["global"]:
+            fleet.append({**group, "rules": tiers["global"]})
     if splitter.partials:
         shard.insert(0, {"name": partials_group, "rules": [
             {"record": record, "expr": expr} for record, expr in splitter.partials.items()]})
@@ -265,4 +266,6 @@ def check(expr: str) -> str | None:
         Splitter().place(expr)
     except Unsplittable as err:
         return str(err)
+    except promql.PromQLError:
+        return None  # reported by the expression checks
     return None

@@ -753,8 +753,9 @@ K8S_LABEL_KEY = _pattern(r"^([a-z0-9]([a-z0-9.-]*[a-z0-9])?/)?[A-Za-z0-9]([A-Za-
 K8S_LABEL_VALUE = _pattern(r"^([A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?)?$",
                            "expected a Kubernetes label value: letters, digits, - _ . "
                            "(at most 63), starting and ending with a letter or digit")
-PORT_NAME = _pattern(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$",
-                     "expected a port name (IANA service name) such as metrics or http")
+PORT_NAME = _pattern(r"^[a-z]([a-z0-9-]*[a-z0-9])?$",
+                     "expected a port name such as metrics or http-metrics: lower-case letters, "
+                     "digits and dashes, starting with a letter")
 
 K8sName = Annotated[str, StringConstraints(pattern=K8S_NAME, max_length=63)]
 K8sLabelKey = Annotated[str, StringConstraints(pattern=K8S_LABEL_KEY, max_length=253)]
@@ -839,6 +840,13 @@ class ScaleOut(StrictModel):
         "hashmod modulus, and shard i keeps the targets whose address hashes to i.",
     )
     global_: GlobalTier = Field(alias="global", description="The global tier.")
+
+    @model_validator(mode="after")
+    def _distinct_addresses(self) -> ScaleOut:
+        addresses = [*self.shards, self.global_.address]
+        if len(set(addresses)) != len(addresses):
+            raise ValueError("every shard and the global tier need their own host:port")
+        return self
 
 
 # --- the whole spec ----------------------------------------------------------------------

@@ -11,10 +11,10 @@ Renderer = Callable[[Model], dict[str, str]]
 
 def renderers() -> list[Renderer]:
     """Every renderer, imported here so heavy libraries load only when a build needs them."""
-    from ryotgen.render import alertmanager, docs, grafana, prometheus, python, schema
+    from ryotgen.render import alertmanager, docs, grafana, kubernetes, prometheus, python, scaleout, schema
 
     return [schema.render, alertmanager.render, python.render, grafana.render, prometheus.render,
-            docs.render]
+            docs.render, kubernetes.render, scaleout.render]
 
 
 def render_all(model: Model) -> dict[str, str]:
