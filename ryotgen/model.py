@@ -452,8 +452,15 @@ class _Builder:
             if isinstance(ind, ExprIndicator) and ind.name in indicators:
                 own = indicators[ind.name].record
                 visible = _Hiding(catalog, own) if own else catalog
-                for problem in check(ind.expr, visible):
-                    self.error(("indicators", index, "expr"), f"expr: {problem}")
+                self._check_expr(("indicators", index, "expr"), ind.expr, visible)
+
+    def _check_expr(self, path: PathKey, expr: str, catalog: Mapping[str, Series]) -> None:
+        """Raw PromQL must parse and name only spec metrics or recorded series."""
+        for problem in check(expr, catalog):
+            offset, _, message = problem.partition(": ")
+            where = offset.removeprefix("offset ")
+            at = f" (at character {int(where) + 1} of the expression)" if where.isdigit() else ""
+            self.error(path, f"expr: {message}{at}")
 
     # --- SLOs, alerts, baselines -----------------------------------------------------------
 
@@ -462,7 +469,9 @@ class _Builder:
         """Latency thresholds must sit on bucket boundaries, or the quantile is interpolated."""
         if ind is None or ind.histogram is None:
             return
-        buckets = self.metrics_by_name[ind.histogram].buckets or []
+        buckets = self.metrics_by_name[ind.histogram].buckets
+        if not buckets:
+            return  # reported where the histogram is defined
         if not any(math.isclose(value, b, rel_tol=1e-9) for b in buckets):
             self.error(path, f"{what} {value} is not a bucket boundary of {ind.histogram} "
                              f"({', '.join(f'{b:g}' for b in buckets)}); add it to the buckets "
@@ -605,8 +614,7 @@ class _Builder:
             if item.indicator is not None:
                 self._ref((*path, "indicator"), "indicator", item.indicator, indicators)
             if item.expr is not None:
-                for problem in check(item.expr, catalog):
-                    self.error((*path, "expr"), f"expr: {problem}")
+                self._check_expr((*path, "expr"), item.expr, catalog)
 
     def _check_support(self, indicators: Mapping[str, IndicatorInfo],
                        teams: Mapping[str, Team]) -> None:
