@@ -39,16 +39,17 @@ class SourceMap:
     values: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
 
     def problem(self, path: PathKey, message: str, *, at_key: bool = False) -> Problem:
-        """A problem at `path`, or at its nearest ancestor that has a position."""
-        table = self.keys if at_key else self.values
+        """A problem at `path`, or at its nearest ancestor that has a position.
+
+        List items have no key, so their value position stands in for one.
+        """
+        tables = (self.keys, self.values) if at_key else (self.values, self.keys)
         probe = path
         while probe:
-            if probe in table:
-                line, col = table[probe]
-                return Problem(self.file, line, col, message)
-            if probe in self.keys:
-                line, col = self.keys[probe]
-                return Problem(self.file, line, col, message)
+            for table in tables:
+                if probe in table:
+                    line, col = table[probe]
+                    return Problem(self.file, line, col, message)
             probe = probe[:-1]
         line, col = self.values.get((), (1, 1))
         return Problem(self.file, line, col, message)
