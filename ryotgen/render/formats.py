@@ -7,8 +7,10 @@ from typing import Any
 
 import yaml
 
+from ryotgen.render.fast_yaml import FastEmitter
 
-class _Dumper(yaml.SafeDumper):
+
+class _Dumper(FastEmitter, yaml.SafeDumper):
     """SafeDumper that never emits anchors/aliases, so shared objects stay readable."""
 
     def ignore_aliases(self, data: Any) -> bool:
