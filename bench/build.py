@@ -25,6 +25,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
 FLOOR_IMPORTS = "import typer, pydantic, yaml, jinja2, grafanalib, prometheus_client"
+# Children may cache bytecode, as on any normal install: with PYTHONDONTWRITEBYTECODE set (some
+# sandboxes set it) every run would recompile ryotgen's own modules but not the libraries' (their
+# .pyc files came with pip install), which skews the comparison with the import floor.
+CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 SIZES = (("default", 1), ("10x", 10), ("100x", 100))
 COMMANDS = ("validate", "build", "check")
 
@@ -49,7 +53,7 @@ def run(argv: list[str]) -> tuple[float, float, float]:
     """Wall seconds, CPU seconds and peak RSS (MB) of one child process; raises if it fails."""
     with tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err)
+        proc = subprocess.Popen(argv, cwd=ROOT, env=CHILD_ENV, stdout=subprocess.DEVNULL, stderr=err)
         _, status, usage = os.wait4(proc.pid, 0)
         elapsed = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
