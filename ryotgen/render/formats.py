@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import yaml
 
+from ryotgen.render import fast_json
 from ryotgen.render.fast_yaml import FastEmitter
 
 
@@ -35,4 +35,4 @@ def to_yaml(data: Any, header: str) -> str:
 
 def to_json(data: Any) -> str:
     """Stable JSON: sorted keys, two-space indent, trailing newline."""
-    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return fast_json.dumps(data) + "\n"  # json.dumps(indent=2, sort_keys=True, ensure_ascii=False)
