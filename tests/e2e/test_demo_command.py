@@ -34,7 +34,8 @@ def test_a_short_demo_shows_live_numbers_and_stops_everything_it_started() -> No
     require_binary("prometheus")
     require_binary("prometheus-alertmanager")
     before = _stack_dirs()
-    result = subprocess.run([*RYOTGEN, "demo", "--duration", "15", "--interval", "1s", "--speed", "5"],
+    # 25 s leaves room for two scrapes after start-up on a loaded machine.
+    result = subprocess.run([*RYOTGEN, "demo", "--duration", "25", "--interval", "1s", "--speed", "5"],
                             capture_output=True, text=True, timeout=90, cwd=ROOT)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr
     frames = result.stdout.split("ryotgen demo  ")
