@@ -1,10 +1,11 @@
-"""PyYAML's emitter with its two per-character Python loops done by regular expressions.
+"""PyYAML's emitter with its per-character Python loops done by regular expressions.
 
 A build emits hundreds of kilobytes of YAML (rules, rule tests, Kubernetes resources), and
-PyYAML spends most of that time looking at one character at a time in `analyze_scalar` and
-`write_literal`. These overrides compute the same thing, so the output is byte-identical to
-PyYAML's (tests/unit/test_fast_yaml.py compares them). libyaml's emitter is not an option: it
-quotes, folds and escapes differently, so output would depend on how PyYAML was installed.
+PyYAML spends most of that time looking at one character at a time in `analyze_scalar`,
+`write_plain` and `write_literal`. These overrides compute the same thing, so the output is
+byte-identical to PyYAML's (tests/unit/test_fast_yaml.py compares them). libyaml's emitter is
+not an option: it quotes, folds and escapes differently, so output would depend on how PyYAML
+was installed.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ _SPECIAL = re.compile("[^\n\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U0
 _BREAK_SPACE = re.compile(r"[\n\x85\u2028\u2029] ")
 _SPACE_BREAK = re.compile(r" [\n\x85\u2028\u2029]")
 _LINES = re.compile(r"\n+|[^\n]+")
+_WORDS = re.compile(r" +|[^ ]+")
 
 
 class FastEmitter(Emitter):
@@ -65,6 +67,28 @@ class FastEmitter(Emitter):
                               allow_flow_plain=flow_plain, allow_block_plain=block_plain,
                               allow_single_quoted=single, allow_double_quoted=True,
                               allow_block=block_style)
+
+    def write_plain(self, text: str, split: bool = True) -> None:
+        if self.encoding or _BREAK.search(text):
+            super().write_plain(text, split)
+            return
+        if self.root_context:
+            self.open_ended = True
+        if not text:
+            return
+        if not self.whitespace:
+            self.column += 1
+            self.stream.write(" ")
+        self.whitespace = self.indention = False
+        # Words and runs of spaces; a single space past the width becomes a line break.
+        for match in _WORDS.finditer(text):
+            run = match.group()
+            if run == " " and split and self.column > self.best_width:
+                self.write_indent()
+                self.whitespace = self.indention = False
+            else:
+                self.column += len(run)
+                self.stream.write(run)
 
     def write_literal(self, text: str) -> None:
         if self.encoding or any(br in text for br in "\x85\u2028\u2029"):

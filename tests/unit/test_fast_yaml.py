@@ -41,6 +41,7 @@ STRINGS = {
     "a byte order mark": "\ufeffa", "non-BMP characters": "é€😀", "a lone surrogate": "a\ud800",
     "a long line": "word " * 40, "a long multi-line text": ("word " * 30 + "\n") * 5,
     "carriage returns": "a\r\nb",
+    "long words with double spaces": ("lorem  ipsum dolor " * 12).strip(),
 }
 
 
