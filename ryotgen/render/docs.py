@@ -120,6 +120,12 @@ class _Docs:
         for rule in rules.alert_rules(groups):
             self.alerts.setdefault(rule.alert, []).append(rule)
         self.alert_specs: dict[str, Alert] = {a.name: a for a in self.spec.alerts}
+        # Which file defines each rule, by identity: scanning every group per rule was quadratic.
+        self.rule_files: dict[int, str] = {}
+        for group in groups:
+            for rule in group.alerts:
+                self.rule_files.setdefault(id(rule), conventions.rules_path(self.spec.service.name,
+                                                                            group.key))
         self.slos: dict[str, SLO] = {s.name: s for s in self.spec.slos}
 
     # --- shared pieces ------------------------------------------------------------------------
@@ -260,6 +266,8 @@ class _Docs:
                 md.code(self.rule_file(rule)), ""]
 
     def rule_file(self, rule: AlertRule) -> str:
+        if id(rule) in self.rule_files:
+            return self.rule_files[id(rule)]
         for group in self.groups:
             if rule in group.alerts:
                 return conventions.rules_path(self.spec.service.name, group.key)
