@@ -147,10 +147,11 @@ def report(cases: list[Case]) -> int:
     if "build 100x" in by:
         # The default spec's time is mostly start-up, paid once at any size; without it the
         # ratio shows how the work itself grows (a raw ratio under 12 can hide quadratic work).
-        for c in COMMANDS:
-            net = [(by[f"{c} 100x"].median(cpu) - by[f"{c} default"].median(cpu))
-                   / (by[f"{c} 10x"].median(cpu) - by[f"{c} default"].median(cpu)) for cpu in (False, True)]
-            print(f"{'(info) ' + c + ': same, net of default':<38} {net[0]:>6.2f} {net[1]:>6.2f}")
+        for command in COMMANDS:
+            fixed, ten, hundred = (by[f"{command} {size}"] for size in ("default", "10x", "100x"))
+            net = [(hundred.median(cpu) - fixed.median(cpu)) / (ten.median(cpu) - fixed.median(cpu))
+                   for cpu in (False, True)]
+            print(f"{'(info) ' + command + ': same, net of default':<38} {net[0]:>6.2f} {net[1]:>6.2f}")
         peak = max(by[f"{c} 100x"].peak() for c in COMMANDS)
         missed += peak >= 300
         print(f"{'peak RSS of the 100x spec, MB':<38} {peak:>6.1f} {'':>6}  < 300   "
