@@ -256,29 +256,29 @@ def _add_baseline(model: Model, dash: Dashboard, quantity: str, spec: PanelPlan,
 def _slo_panels(model: Model) -> list[tuple[PanelPlan, PathKey]]:
     """Status of every SLO; error budget left and burn rate of those with an SLI.
 
-    Reads the SLO recordings of `ryotgen.rules` (names from conventions); SLOs are
-    service-wide, so these queries ignore the label variables.
+    One query per recorded series, each SLO a series told apart by its `slo` label, so the
+    row stays the same size however many SLOs the spec has (a query per SLO made every
+    dashboard grow with the SLO count: quadratic output for large specs). Reads the SLO
+    recordings of `ryotgen.rules` (names from conventions); SLOs are service-wide, so these
+    queries ignore the label variables.
     """
     from ryotgen import rules
 
-    status: list[tuple[str, str, PathKey]] = []
-    budget: list[tuple[str, str, PathKey]] = []
-    burn: list[tuple[str, str, PathKey]] = []
+    slos = model.spec.slos
+    origin: PathKey = ("slos",)
     tiers = model.spec.slo_policy.tiers
     burn_window = tiers[0].long_window
-    for si, slo in enumerate(model.spec.slos):
-        only: dict[str, str | list[str]] = {conventions.SLO_LABEL: slo.name}
-        extra = sorted(model.indicators[slo.status.indicator].labels - {"job"})
-        legend = slo.title + "".join(f" {{{{{label}}}}}" for label in extra)
-        status.append((queries.selector(conventions.SLO_STATUS_RECORD, only), legend,
-                       ("slos", si, "status")))
-        if slo.sli is None:
-            continue
-        window = rules.slo_window(model, slo)
-        budget.append((queries.selector(conventions.slo_budget_remaining_record(window), only),
-                       f"{slo.title} ({window})", ("slos", si, "objective")))
-        burn.append((queries.selector(conventions.slo_burn_rate_record(burn_window), only),
-                     slo.title, ("slos", si, "sli")))
+    # Status checks grouped by more than `job` (e.g. by model) give one series per group.
+    extra = sorted({label for slo in slos for label in model.indicators[slo.status.indicator].labels}
+                   - {"job"})
+    legend = "{{" + conventions.SLO_LABEL + "}}" + "".join(f" {{{{{label}}}}}" for label in extra)
+    status = [(conventions.SLO_STATUS_RECORD, legend, origin)] if slos else []
+    windows = sorted({rules.slo_window(model, slo) for slo in slos if slo.sli is not None})
+    budget_legend = "{{" + conventions.SLO_LABEL + "}}"
+    budget = [(conventions.slo_budget_remaining_record(window),
+               budget_legend + (f" ({window})" if len(windows) > 1 else ""), origin)
+              for window in windows]
+    burn = [(conventions.slo_burn_rate_record(burn_window), budget_legend, origin)] if windows else []
     mappings = [{"type": "value", "options": {
         "1": {"text": "meeting", "color": "green", "index": 0},
         "0": {"text": "violated", "color": "red", "index": 1},
