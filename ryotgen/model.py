@@ -148,7 +148,7 @@ class _Builder:
         teams = {t.name: t for t in spec.teams}
         runbooks = {r.name: r for r in spec.runbooks}
         self._check_slos(metrics, indicators, teams, runbooks)
-        self._check_alerts(metrics, indicators, teams, runbooks)
+        self._check_alerts(indicators, teams, runbooks)
         self._check_baselines(indicators, teams)
         self._check_dashboards(indicators)
         self._check_runbooks_and_guide(indicators, catalog)
@@ -511,10 +511,8 @@ class _Builder:
                            f"latency threshold {sli.threshold} is not a bucket boundary of "
                            f"{info.name}; add it to the buckets so good events are counted exactly")
 
-    def _check_alerts(self, metrics: Mapping[str, MetricInfo],
-                      indicators: Mapping[str, IndicatorInfo], teams: Mapping[str, Team],
+    def _check_alerts(self, indicators: Mapping[str, IndicatorInfo], teams: Mapping[str, Team],
                       runbooks: Mapping[str, Runbook]) -> None:
-        del metrics
         for index, alert in enumerate(self.spec.alerts):
             path: PathKey = ("alerts", index)
             self._ref((*path, "team"), "team", alert.team, teams)

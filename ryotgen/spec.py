@@ -378,8 +378,9 @@ class LatencySLI(StrictModel):
     threshold: float = Field(gt=0, description="Seconds; must be one of the histogram's buckets.")
 
 
-class StatusCheck(StrictModel):
-    """The seed's simple SLO status: 1 while `indicator op threshold` holds, else 0."""
+class IndicatorCondition(StrictModel):
+    """`indicator op threshold`: an SLO's simple status (1 while it holds, else 0) or an
+    alert's guard (an extra condition, e.g. enough traffic to judge)."""
 
     indicator: Name = Field(description="Indicator compared.")
     op: Comparison = Field(description="Holds while `indicator op threshold`.")
@@ -403,7 +404,8 @@ class SLO(StrictModel):
         discriminator="kind",
         description="Event-ratio SLI for error budgets and burn-rate alerts; omit for status-only SLOs.",
     )
-    status: StatusCheck = Field(description="The seed's simple status expression (1 meeting, 0 violated).")
+    status: IndicatorCondition = Field(
+        description="The seed's simple status expression (1 meeting, 0 violated).")
     runbook: Name | None = Field(default=None, description="Runbook (from `runbooks`) its alerts link to.")
 
     @model_validator(mode="after")
@@ -416,14 +418,6 @@ class SLO(StrictModel):
 
 
 # --- alerts and runbooks -----------------------------------------------------------------
-
-
-class Guard(StrictModel):
-    """Extra condition an alert needs (e.g. enough traffic to judge)."""
-
-    indicator: Name = Field(description="Indicator compared.")
-    op: Comparison = Field(description="Holds while `indicator op threshold`.")
-    threshold: float = Field(description="In the indicator's unit.")
 
 
 class Alert(StrictModel):
@@ -445,7 +439,8 @@ class Alert(StrictModel):
     description: Prose = Field(description="What is wrong and why it matters; plain text.")
     actions: list[str] = Field(min_length=1, description="What to do, in order.")
     runbook: Name | None = Field(default=None, description="Shared runbook (common issue) to link.")
-    guard: Guard | None = None
+    guard: IndicatorCondition | None = Field(
+        default=None, description="Extra condition the alert needs, e.g. enough traffic to judge.")
 
 
 class Check(StrictModel):
