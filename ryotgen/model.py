@@ -62,6 +62,11 @@ class MetricInfo:
     def name(self) -> str:
         return self.spec.name
 
+    @property
+    def closed(self) -> bool:
+        """Every label takes values from a list, so all its series can be exported up front."""
+        return all(label_set.values for _, label_set in self.label_sets)
+
 
 @dataclass(frozen=True)
 class IndicatorInfo:

@@ -410,7 +410,10 @@ class _Builder:
         labels = {conventions.SEVERITY_LABEL: "critical", conventions.TEAM_LABEL: team}
         down = conventions.target_down_alert(self.model.prefix)
         up = Condition(_select("up", job), "==", Decimal(0), frozenset(self.model.target_labels))
-        heartbeat = self.spec.metrics[0]
+        # The instrumentation exports every series of a closed counter at start-up (at 0), so
+        # such a counter is present on an idle service too.
+        closed = [m.spec for m in self.model.metrics.values() if m.spec.type == "counter" and m.closed]
+        heartbeat = closed[0] if closed else self.spec.metrics[0]
         series = heartbeat.name + ("_count" if heartbeat.type == "histogram" else "")
         absent = conventions.metrics_absent_alert(self.model.prefix)
         return [

@@ -35,6 +35,7 @@ per counter and buckets + 3 per histogram, and the created timestamps would add 
 """
 
 import importlib
+import itertools
 import os
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping
@@ -98,6 +99,10 @@ class Label:
         self._seen: set[str] = set()
         self._lock = threading.Lock()
 
+    def exported(self) -> list[str]:
+        """Every value the label can carry, fallback included, in a stable order."""
+        return sorted(self.values) + ([self.fallback] if self.fallback is not None else [])
+
     def __call__(self, value: str) -> str:
         if value in self.values:
             return value
@@ -158,6 +163,13 @@ LABELS: dict[str, Label] = {
         None,
     ),
 }
+
+
+def _initialise(counter: Counter, labels: tuple[str, ...]) -> None:
+    """Export every combination of closed label values at 0: rate() then sees the first
+    increment, and an idle service is not mistaken for one whose metrics are absent."""
+    for values in itertools.product(*(LABELS[name].exported() for name in labels)):
+        counter.labels(*values)
 
 
 def normalise(label: str, value: str) -> str:
@@ -407,6 +419,11 @@ class RyotMetrics:
             ),
             registry=registry,
         )
+        _initialise(self.ryot_inference_requests_total, ('model', 'status'))
+        _initialise(self.ryot_tokens_generated_total, ('model',))
+        _initialise(self.ryot_inference_errors_total, ('model', 'error_type'))
+        _initialise(self.ryot_model_cache_evictions_total, ('model',))
+        _initialise(self.ryot_prompt_tokens_total, ('model',))
         # Which metric each instrumentation call feeds; calls without one are no-ops.
         self._roles: dict[str, object] = {
             'inference_requests_total': self.ryot_inference_requests_total,

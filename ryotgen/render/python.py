@@ -44,6 +44,7 @@ class MetricView:
     unit: str | None
     multiprocess_mode: str | None
     role: str | None
+    initialise: bool  # export every label combination at 0 from start-up
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ def _metric(model: Model, info: MetricInfo) -> MetricView:
         unit=unit,
         multiprocess_mode=spec.multiprocess_mode if spec.type == "gauge" else None,
         role=conventions.instrumentation_role(model.prefix, spec.name),
+        initialise=spec.type == "counter" and bool(spec.labels) and info.closed,
     )
 
 

@@ -92,8 +92,21 @@ def test_a_spec_without_the_seed_metrics_gets_a_working_module(other_modules: di
     metrics.record_http("GET", "/x", 200, 0.1)
     samples = parse(metrics.exposition()[0].decode())
     assert value(samples, "acme_requests_total", model="mistral-7b", outcome="ok") == 1
-    assert {name for name, _ in samples} == {"acme_requests_total"}
+    # Closed counters are exported at 0 from the start; only the hand-made call counted.
+    assert {name for (name, _), v in samples.items() if v} == {"acme_requests_total"}
     assert module.normalise("model", "gpt-9") == "other"
+
+
+def test_closed_counters_are_exported_at_zero_before_any_request(other_modules: dict[str, Path]) -> None:
+    module = import_file(other_modules["minimal"], "ryot_metrics_minimal_idle")
+    samples = parse(module.RyotMetrics(registry=CollectorRegistry()).exposition()[0].decode())
+    requests = {labels: v for (name, labels), v in samples.items() if name == "acme_requests_total"}
+    # model: mistral-7b or the fallback `other`; outcome: ok or failed (no fallback).
+    assert sorted(tuple(sorted(dict(labels).items())) for labels in requests) == [
+        (("model", m), ("outcome", o)) for m in ("mistral-7b", "other") for o in ("failed", "ok")]
+    assert set(requests.values()) == {0.0}
+    # A histogram is only exported once observed (its buckets would multiply idle series).
+    assert not any(name.startswith("acme_request_duration_seconds") for name, _ in samples)
 
 
 def test_template_calls_exactly_the_roles_conventions_define() -> None:
